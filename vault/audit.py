@@ -1,0 +1,518 @@
+"""The audit log: append, verify, export, checkpoint (SPEC §3.3, §7).
+
+Each event is a row of ``audit_events``. Its hash is SHA-256 over a canonical
+encoding of every stored column plus the previous event's hash (a hash chain);
+its signature is Ed25519 by the acting user over that hash. The first event's
+"previous hash" is derived from the vault id, so no event can be moved into
+another vault's log. Public keys are taken from the log itself (the events
+that created each user), never from a table an insider could edit.
+
+The canonical encoding of an event (version 1) is::
+
+    "IVAUDIT1" || prev_hash (32 bytes)
+    || u64(seq) || str(at) || u64(actor_id) || str(action)
+    || opt_u64(record_id) || opt_str(object) || str(properties)
+
+where ``str`` is a 4-byte big-endian length and UTF-8 bytes, ``u64`` is eight
+big-endian bytes, and an absent optional value is the four bytes ``ff ff ff ff``.
+``properties`` is the canonical JSON text (sorted keys, no spaces) stored as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any, Final, cast
+
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select
+
+from vault import crypto, db
+from vault.errors import InvalidInput, TamperDetected
+from vault.models import AuditEvent
+
+GENESIS_LABEL: Final = b"incident-vault/audit/genesis/v1"
+ENCODING_TAG: Final = b"IVAUDIT1"
+_NONE: Final = b"\xff\xff\xff\xff"
+
+USER_KEY_ACTIONS: Final = frozenset({"vault.created", "user.added"})
+ADMIN_ONLY_ACTIONS: Final = frozenset({"user.added", "user.disabled", "user.access_reset"})
+
+EXPORT_COLUMNS: Final = (
+    "seq", "at", "actor", "actor_id", "action", "record_id", "object",
+    "properties", "prev_hash", "hash", "signature",
+)
+
+_t = cast(Table, AuditEvent.__table__)
+_SELECT_COLUMNS: Final = (
+    _t.c.seq, _t.c.at, _t.c.actor_id, _t.c.action, _t.c.record_id, _t.c.object,
+    _t.c.properties, _t.c.prev_hash, _t.c.hash, _t.c.signature,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event to append: what happened, to which object, with which (content-free) facts."""
+
+    action: str
+    record_id: int | None = None
+    object: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What an auditor keeps: the log's length and head hash at a moment."""
+
+    vault_id: str
+    seq: int
+    head: bytes
+    at: str
+
+    def to_json(self) -> str:
+        return json.dumps({"vault_id": self.vault_id, "seq": self.seq, "head": self.head.hex(), "at": self.at},
+                          sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        """Parse a checkpoint; raise :class:`InvalidInput` with one sentence if it is not one."""
+        try:
+            d = json.loads(text)
+            if isinstance(d, dict) and isinstance(d.get("checkpoint"), dict):
+                d = d["checkpoint"]
+            if not isinstance(d, dict):
+                raise ValueError
+            seq, head, vault_id = d["seq"], bytes.fromhex(d["head"]), d["vault_id"]
+            if type(seq) is not int or seq < 1 or len(head) != 32 or not isinstance(vault_id, str):
+                raise ValueError
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            raise InvalidInput(
+                "The checkpoint file is not a checkpoint (JSON with vault_id, seq and a 64-digit head)."
+            ) from None
+        return cls(vault_id, seq, head, str(d.get("at", "")))
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    events: int
+    head_seq: int
+    head: bytes
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+    def sentence(self) -> str:
+        if self.ok:
+            return f"The audit log verifies: {self.events} events, head {self.head_seq} {self.head.hex()[:16]}…"
+        return f"The audit log does not verify: {self.reason}"
+
+
+def iso(epoch: float) -> str:
+    """UTC time with microseconds, e.g. ``2026-11-21T15:20:00.123456Z``."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_iso(clock: Callable[[], float]) -> str:
+    return iso(clock())
+
+
+def canonical_json(properties: Mapping[str, Any]) -> str:
+    return json.dumps(properties, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def genesis_prev(vault_id: str) -> bytes:
+    return crypto.sha256(GENESIS_LABEL + bytes.fromhex(vault_id))
+
+
+def _s(text: str) -> bytes:
+    b = text.encode("utf-8")
+    return len(b).to_bytes(4, "big") + b
+
+
+def encode(prev_hash: bytes, seq: int, at: str, actor_id: int, action: str,
+           record_id: int | None, obj: str | None, properties: str) -> bytes:
+    """The canonical bytes an event's hash covers (see the module docstring)."""
+    return b"".join((
+        ENCODING_TAG, prev_hash, seq.to_bytes(8, "big"), _s(at), actor_id.to_bytes(8, "big"),
+        _s(action), _NONE if record_id is None else record_id.to_bytes(8, "big"),
+        _NONE if obj is None else _s(obj), _s(properties),
+    ))
+
+
+def event_hash(prev_hash: bytes, seq: int, at: str, actor_id: int, action: str,
+               record_id: int | None, obj: str | None, properties: str) -> bytes:
+    return crypto.sha256(encode(prev_hash, seq, at, actor_id, action, record_id, obj, properties))
+
+
+def head(conn: Connection, vault_id: str) -> tuple[int, bytes]:
+    """The last event's sequence number and hash (0 and the genesis value for an empty log)."""
+    row = conn.execute(select(_t.c.seq, _t.c.hash).order_by(_t.c.seq.desc()).limit(1)).first()
+    if row is None:
+        return 0, genesis_prev(vault_id)
+    return int(row.seq), bytes(row.hash)
+
+
+def append(conn: Connection, vault_id: str, signer: crypto.Signer, actor_id: int,
+           events: Sequence[Event], clock: Callable[[], float]) -> list[tuple[int, bytes]]:
+    """Append ``events``, chained and signed, inside the caller's write transaction.
+
+    Returns each event's (seq, hash). The caller commits (or rolls back) with
+    whatever the events describe, so an action and its audit event land together.
+    """
+    seq, prev = head(conn, vault_id)
+    rows, out = [], []
+    at = now_iso(clock)
+    for ev in events:
+        seq += 1
+        props = canonical_json(ev.properties)
+        digest = event_hash(prev, seq, at, actor_id, ev.action, ev.record_id, ev.object, props)
+        rows.append({"seq": seq, "at": at, "actor_id": actor_id, "action": ev.action,
+                     "record_id": ev.record_id, "object": ev.object, "properties": props,
+                     "prev_hash": prev, "hash": digest, "signature": signer.sign(digest)})
+        out.append((seq, digest))
+        prev = digest
+    if rows:
+        conn.execute(insert(_t), rows)
+    return out
+
+
+def checkpoint(engine: Engine, vault_id: str, clock: Callable[[], float]) -> Checkpoint:
+    with db.read(engine) as conn:
+        seq, digest = head(conn, vault_id)
+    return Checkpoint(vault_id, seq, digest, now_iso(clock))
+
+
+# --- names and keys, as the log itself records them -----------------------------
+
+
+def _user_events(conn: Connection) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    rows = conn.execute(
+        select(_t.c.seq, _t.c.action, _t.c.properties)
+        .where(_t.c.action.in_(USER_KEY_ACTIONS)).order_by(_t.c.seq)
+    )
+    for row in rows:
+        try:
+            props = json.loads(row.properties)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(props, dict):
+            yield int(row.seq), str(row.action), props
+
+
+def usernames(conn: Connection) -> dict[int, str]:
+    """User id -> username, from the signed events that created the users."""
+    names: dict[int, str] = {}
+    for _seq, _action, props in _user_events(conn):
+        uid, name = props.get("user_id"), props.get("username")
+        if isinstance(uid, int) and isinstance(name, str):
+            names[uid] = name
+    return names
+
+
+# --- verify -----------------------------------------------------------------------
+
+
+@dataclass
+class _UserState:
+    verifier: crypto.Verifier
+    roles: frozenset[str]
+    disabled: bool = False
+
+
+class _SignatureChecker:
+    """Checks signatures in batches on a small thread pool (Ed25519 verify
+    releases the GIL), remembering the lowest failing sequence number."""
+
+    BATCH = 2048
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-verify")
+        self._batch: list[tuple[int, crypto.Verifier, bytes, bytes]] = []
+        self._futures: list[Future[int | None]] = []
+        self._lock = threading.Lock()
+        self.first_bad: int | None = None
+
+    @staticmethod
+    def _check(batch: list[tuple[int, crypto.Verifier, bytes, bytes]]) -> int | None:
+        for seq, verifier, signature, digest in batch:
+            if not verifier.verify(signature, digest):
+                return seq
+        return None
+
+    def add(self, seq: int, verifier: crypto.Verifier, signature: bytes, digest: bytes) -> None:
+        self._batch.append((seq, verifier, signature, digest))
+        if len(self._batch) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._futures.append(self._pool.submit(self._check, self._batch))
+            self._batch = []
+        # Keep the queue short: collect finished batches as we go.
+        while len(self._futures) > 8:
+            self._collect(self._futures.pop(0))
+
+    def _collect(self, fut: Future[int | None]) -> None:
+        bad = fut.result()
+        if bad is not None and (self.first_bad is None or bad < self.first_bad):
+            self.first_bad = bad
+
+    def finish(self) -> int | None:
+        self._flush()
+        for fut in self._futures:
+            self._collect(fut)
+        self._futures = []
+        self._pool.shutdown()
+        return self.first_bad
+
+    def cancel(self) -> None:
+        for fut in self._futures:
+            fut.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def verify(engine: Engine, vault_id: str, checkpoints: Sequence[Checkpoint] = (), *,
+           signatures: bool = True, workers: int = 2,
+           progress: Callable[[int, int], None] | None = None,
+           cancelled: Callable[[], bool] | None = None) -> VerifyResult:
+    """Check the whole chain, every signature (unless ``signatures=False``) and
+    that the log still extends each checkpoint.
+
+    Returns a :class:`VerifyResult` naming the first bad sequence number; raises
+    :class:`InvalidInput` for a checkpoint of another vault.
+    """
+    for cp in checkpoints:
+        if cp.vault_id != vault_id:
+            raise InvalidInput("The checkpoint belongs to another vault.")
+    by_seq = {cp.seq: cp for cp in checkpoints}
+    users: dict[int, _UserState] = {}
+    checker = _SignatureChecker(workers) if signatures else None
+    prev = genesis_prev(vault_id)
+    expected = 1
+    bad: tuple[int, str] | None = None
+
+    with db.read(engine) as conn:
+        total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one())
+        rows = conn.execution_options(yield_per=5000).execute(select(*_SELECT_COLUMNS).order_by(_t.c.seq))
+        try:
+            for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
+                if seq != expected:
+                    bad = (expected, f"event {expected} is missing or out of order.")
+                    break
+                if prev_hash != prev:
+                    bad = (seq, f"event {seq} does not follow event {seq - 1} (the chain is broken).")
+                    break
+                if event_hash(prev, seq, at, actor_id, action, record_id, obj, props) != digest:
+                    bad = (seq, f"event {seq} was altered (its hash does not match).")
+                    break
+                if checker is not None:
+                    problem = _track_user(users, seq, actor_id, action, props)
+                    if problem:
+                        bad = (seq, problem)
+                        break
+                    checker.add(seq, users[actor_id].verifier, bytes(signature), bytes(digest))
+                kept = by_seq.get(seq)
+                if kept is not None and kept.head != digest:
+                    bad = (seq, f"event {seq} differs from the checkpoint (the log was rewritten or rolled back).")
+                    break
+                prev = bytes(digest)
+                expected += 1
+                if progress is not None and seq % 10000 == 0:
+                    progress(seq, total)
+                if cancelled is not None and seq % 1000 == 0 and cancelled():
+                    if checker is not None:
+                        checker.cancel()
+                    raise InvalidInput("Verification was cancelled.")
+        finally:
+            rows.close()
+
+    last = expected - 1
+    if bad is None:
+        missing = [cp.seq for cp in checkpoints if cp.seq > last]
+        if missing:
+            bad = (last + 1, f"the log ends at event {last} but a checkpoint holds event {min(missing)} "
+                             "(it was truncated or rolled back).")
+    if checker is not None:
+        sig_bad = checker.finish()
+        if sig_bad is not None and (bad is None or sig_bad <= bad[0]):
+            bad = (sig_bad, f"event {sig_bad} has a signature that does not verify.")
+    if progress is not None:
+        progress(last, total)
+    if bad is not None:
+        return VerifyResult(False, last, last, prev, bad[0], bad[1])
+    return VerifyResult(True, last, last, prev)
+
+
+def _track_user(users: dict[int, _UserState], seq: int, actor_id: int, action: str, props: str) -> str:
+    """Update the chain's own view of users and keys; return a problem sentence or ''."""
+    p: dict[str, Any] = {}
+    if action in USER_KEY_ACTIONS or action == "user.disabled":
+        try:
+            loaded = json.loads(props)
+        except json.JSONDecodeError:
+            return f"event {seq} has unreadable properties."
+        p = loaded if isinstance(loaded, dict) else {}
+    introduced: tuple[int, _UserState] | None = None
+    if action in USER_KEY_ACTIONS:
+        try:
+            uid = p["user_id"]
+            if type(uid) is not int:
+                raise TypeError
+            introduced = (uid, _UserState(crypto.Verifier(bytes.fromhex(p["sign_public"])),
+                                          frozenset(p["roles"])))
+        except (KeyError, TypeError, ValueError, InvalidInput):
+            return f"event {seq} introduces a user without a readable public key."
+        if action == "vault.created":
+            if seq != 1 or uid != actor_id:
+                return f"event {seq} claims to create the vault but is not its first event."
+            users[uid] = introduced[1]
+        elif uid in users:
+            return f"event {seq} introduces user {uid} a second time."
+    actor = users.get(actor_id)
+    if actor is None:
+        return f"event {seq} is by user {actor_id}, whom the log never introduced."
+    if actor.disabled:
+        return f"event {seq} is by user {actor_id} after that user was disabled."
+    if action in ADMIN_ONLY_ACTIONS and "admin" not in actor.roles:
+        return f"event {seq} ({action}) is by a user the log does not show as an admin."
+    if action == "user.added" and introduced is not None:
+        users[introduced[0]] = introduced[1]
+    elif action == "user.disabled":
+        target = p.get("user_id")
+        if isinstance(target, int) and target in users:
+            users[target].disabled = True
+    return ""
+
+
+# --- export -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    since: str | None = None
+    until: str | None = None
+    actor_id: int | None = None
+    record_id: int | None = None
+
+    def clauses(self) -> list[Any]:
+        out: list[Any] = []
+        if self.since is not None:
+            out.append(_t.c.at >= self.since)
+        if self.until is not None:
+            out.append(_t.c.at <= self.until)
+        if self.actor_id is not None:
+            out.append(_t.c.actor_id == self.actor_id)
+        if self.record_id is not None:
+            out.append(_t.c.record_id == self.record_id)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in (("since", self.since), ("until", self.until), ("actor_id", self.actor_id),
+                                  ("record_id", self.record_id)) if v is not None}
+
+
+def parse_time(text: str, *, end: bool = False) -> str:
+    """An ISO 8601 date or time (UTC if no offset) as the log's own time format."""
+    try:
+        if len(text) == 10:
+            dt = datetime.fromisoformat(text + ("T23:59:59.999999" if end else "T00:00:00"))
+        else:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a date or time (use ISO 8601, e.g. 2026-11-21 or 2026-11-21T09:30Z)."
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def export(engine: Engine, out: IO[str], fmt: str, filt: ExportFilter, final: Checkpoint, *,
+           progress: Callable[[int], None] | None = None,
+           cancelled: Callable[[], bool] | None = None) -> int:
+    """Write the (filtered) log up to ``final.seq`` as CSV or JSON Lines, then the checkpoint.
+
+    Returns the number of events written. Every column is exported, hashes and
+    signatures in hex, so that an export can be checked on its own.
+    """
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidInput("The export format must be csv or jsonl.")
+    with db.read(engine) as conn:
+        names = usernames(conn)
+        query = (select(*_SELECT_COLUMNS).where(and_(_t.c.seq <= final.seq, *filt.clauses()))
+                 .order_by(_t.c.seq))
+        rows = conn.execution_options(yield_per=5000).execute(query)
+        try:
+            writer = _write_csv if fmt == "csv" else _write_jsonl
+            count = writer(out, rows, names, progress, cancelled)
+        finally:
+            rows.close()
+    if fmt == "csv":
+        csv.writer(out, lineterminator="\n").writerow(
+            ["checkpoint", final.at, "", "", "", "", "", final.to_json(), "", final.head.hex(), ""])
+    else:
+        out.write('{"checkpoint":' + final.to_json() + "}\n")
+    return count
+
+
+def _tick(count: int, progress: Callable[[int], None] | None, cancelled: Callable[[], bool] | None) -> None:
+    if progress is not None:
+        progress(count)
+    if cancelled is not None and cancelled():
+        raise InvalidInput("The export was cancelled.")
+
+
+def _write_csv(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
+               progress: Callable[[int], None] | None, cancelled: Callable[[], bool] | None) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
+        writer.writerow((seq, at, names.get(actor_id, ""), actor_id, action,
+                         "" if record_id is None else record_id, obj or "", props,
+                         prev_hash.hex(), digest.hex(), signature.hex()))
+        count += 1
+        if not count % 20000:
+            _tick(count, progress, cancelled)
+    return count
+
+
+def _write_jsonl(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
+                 progress: Callable[[int], None] | None, cancelled: Callable[[], bool] | None) -> int:
+    actors = {uid: _js(name) for uid, name in names.items()}
+    buf = io.StringIO()
+    count = 0
+    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
+        # ``properties`` is already canonical JSON, covered by the event's hash.
+        buf.write(
+            f'{{"seq":{seq},"at":{_js(at)},"actor":{actors.get(actor_id, "null")},"actor_id":{actor_id},'
+            f'"action":{_js(action)},"record_id":{"null" if record_id is None else record_id},'
+            f'"object":{_js(obj)},"properties":{props},"prev_hash":"{prev_hash.hex()}",'
+            f'"hash":"{digest.hex()}","signature":"{signature.hex()}"}}\n'
+        )
+        count += 1
+        if not count % 20000:
+            out.write(buf.getvalue())
+            buf = io.StringIO()
+            _tick(count, progress, cancelled)
+    out.write(buf.getvalue())
+    return count
+
+
+def _js(value: str | None) -> str:
+    """A JSON string literal; the common plain-ASCII case without calling json."""
+    if value is None:
+        return "null"
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def require_ok(result: VerifyResult) -> None:
+    if not result.ok:
+        raise TamperDetected(result.sentence())

@@ -1,0 +1,56 @@
+"""Who may do what: pure functions of (roles, action). No I/O, no state.
+
+Every access decision in the core goes through :func:`require`, so that one
+file answers "who can manage users?" or "who can read the audit log?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from vault.errors import AccessDenied, InvalidInput
+from vault.models import ROLES
+
+ADMIN: Final = "admin"
+AUDITOR: Final = "auditor"
+
+# action -> the roles that may perform it
+RULES: Final[dict[str, frozenset[str]]] = {
+    "user.manage": frozenset({ADMIN}),
+    "user.list": frozenset({ADMIN, AUDITOR}),
+    "audit.export": frozenset({ADMIN, AUDITOR}),
+    "audit.verify": frozenset({ADMIN, AUDITOR}),
+    "audit.checkpoint": frozenset({ADMIN, AUDITOR}),
+}
+
+_REFUSALS: Final = {
+    "user.manage": "Only an admin can manage users.",
+    "user.list": "Only an admin or an auditor can list users.",
+    "audit.export": "Only an auditor or an admin can export the audit log.",
+    "audit.verify": "Only an auditor or an admin can verify the audit log.",
+    "audit.checkpoint": "Only an auditor or an admin can take an audit checkpoint.",
+}
+
+
+def allowed(roles: Iterable[str], action: str) -> bool:
+    """Whether a user holding ``roles`` may perform ``action`` (unknown actions: never)."""
+    permitted = RULES.get(action)
+    return permitted is not None and not permitted.isdisjoint(roles)
+
+
+def require(roles: Iterable[str], action: str) -> None:
+    """Raise :class:`AccessDenied` with one sentence unless :func:`allowed`."""
+    if not allowed(roles, action):
+        raise AccessDenied(_REFUSALS.get(action, "You are not allowed to do that."))
+
+
+def check_roles(roles: Iterable[str]) -> frozenset[str]:
+    """Validate role names given by a person; at least one, all known."""
+    chosen = frozenset(r.strip().lower() for r in roles)
+    if not chosen:
+        raise InvalidInput("Give the user at least one role.")
+    unknown = sorted(chosen.difference(ROLES))
+    if unknown:
+        raise InvalidInput(f"Unknown role {unknown[0]!r}; the roles are: {', '.join(ROLES)}.")
+    return chosen
