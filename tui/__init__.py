@@ -1,0 +1,1 @@
+"""The Textual terminal UI of incident-vault; it calls only :mod:`vault`."""

@@ -1,0 +1,414 @@
+"""Opening a vault: ``open_vault(DIR).unlock(USER, PASSWORD) -> Session``.
+
+A :class:`Vault` is a directory holding ``vault.db`` (SQLCipher) and
+``vault.keys`` (keyslots). A :class:`Session` is one user's unlocked view of
+it: their identity and roles, their private keys, and the keyed SQLAlchemy
+engine. The CLI and the TUI call a session's methods and nothing below them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from vault import audit, crypto, db, migrate, policy
+from vault.errors import (
+    DamagedVault,
+    InvalidInput,
+    PasswordChangeRequired,
+    VaultError,
+    VaultExists,
+    VaultNotFound,
+)
+from vault.fsutil import ensure_private_dir, private_open
+from vault.keyslots import (
+    KEYS_NAME,
+    Keyring,
+    RecoverySecrets,
+    SlotSecrets,
+    check_new_password,
+    new_recovery_code,
+    normalize_username,
+)
+from vault.models import AuditEvent, User, UserRole, VaultMeta
+
+RECOVERY_INFO = b"incident-vault/recovery/user-keys/v1|"
+
+
+def recovery_info(vault_id: str, user_id: int) -> bytes:
+    """HPKE ``info`` binding a user's recovery copy to its vault and user."""
+    return RECOVERY_INFO + vault_id.encode() + b"|" + str(user_id).encode()
+
+
+@dataclass(frozen=True)
+class UserKeys:
+    """A user's private keys (raw bytes)."""
+
+    hpke_private: bytes
+    sign_private: bytes
+
+    @classmethod
+    def generate(cls, suite: str) -> UserKeys:
+        return cls(crypto.hpke_generate(suite), crypto.Signer.generate_raw())
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"hpke": self.hpke_private.hex(), "sign": self.sign_private.hex()}).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> UserKeys:
+        d = json.loads(data)
+        return cls(bytes.fromhex(d["hpke"]), bytes.fromhex(d["sign"]))
+
+
+def user_row(user_id: int, username: str, keys: UserKeys, suite: str, vault_id: str,
+             recovery_public: bytes, created_at: str, created_by: int | None) -> dict[str, Any]:
+    """The ``users`` row of a new user, with their keys sealed to the recovery key."""
+    return {
+        "id": user_id,
+        "username": username,
+        "created_at": created_at,
+        "created_by": created_by,
+        "disabled_at": None,
+        "hpke_public": crypto.hpke_public(suite, keys.hpke_private),
+        "sign_public": crypto.Signer(keys.sign_private).public_raw(),
+        "recovery_sealed": crypto.hpke_seal(suite, recovery_public, keys.to_bytes(),
+                                            recovery_info(vault_id, user_id)),
+    }
+
+
+def user_event_properties(row: dict[str, Any], roles: Iterable[str], suite: str) -> dict[str, Any]:
+    """What the audit log records of a new user: identity, roles and public keys."""
+    return {
+        "user_id": row["id"],
+        "username": row["username"],
+        "roles": sorted(roles),
+        "hpke_suite": suite,
+        "hpke_public": row["hpke_public"].hex(),
+        "sign_public": row["sign_public"].hex(),
+    }
+
+
+class Vault:
+    """A vault directory. ``argon2`` sets the cost of slots written from here;
+    ``clock`` (epoch seconds) is replaced in tests."""
+
+    def __init__(self, directory: Path | str, *, argon2: crypto.Argon2Params = crypto.DEFAULT_ARGON2,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.directory = Path(directory)
+        self.db_path = self.directory / db.DB_NAME
+        self.clock = clock
+        self.keyring = Keyring(self.directory, argon2=argon2, clock=clock)
+
+    def exists(self) -> bool:
+        return self.keyring.exists()
+
+    def retry_after(self, username: str) -> float:
+        """Seconds before ``username`` may try to unlock again (for a countdown)."""
+        try:
+            return self.keyring.retry_after(normalize_username(username))
+        except InvalidInput:
+            return 0.0
+
+    # --- creating --------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, directory: Path | str, admin: str, password: str, *, roles: Iterable[str] = (),
+             post_quantum: bool = False, argon2: crypto.Argon2Params = crypto.DEFAULT_ARGON2,
+             clock: Callable[[], float] = time.time) -> tuple[Vault, str]:
+        """Create a vault with its first admin; return it and the recovery code (shown once).
+
+        Everything is built in a private staging directory and moved into place
+        last, ``vault.keys`` after ``vault.db``, so an interrupted ``init`` never
+        leaves something that looks like a working vault.
+        """
+        vault = cls(directory, argon2=argon2, clock=clock)
+        admin = normalize_username(admin)
+        check_new_password(password, admin)
+        chosen_roles = policy.check_roles({policy.ADMIN, *roles})
+        argon2.check()
+        ensure_private_dir(vault.directory)
+        if vault.keyring.exists():
+            raise VaultExists(f"{vault.directory} already holds a vault.")
+        if vault.db_path.exists():
+            raise VaultExists(f"{vault.directory} already holds a vault.db without vault.keys; "
+                              "choose an empty directory.")
+        staging = vault.directory / f".init-{crypto.random_bytes(6).hex()}"
+        ensure_private_dir(staging)
+        try:
+            code = vault._build(staging, admin, password, chosen_roles,
+                                crypto.PQ_SUITE if post_quantum else crypto.X25519_SUITE)
+            os.replace(staging / db.DB_NAME, vault.db_path)
+            os.replace(staging / KEYS_NAME, vault.directory / KEYS_NAME)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return vault, code
+
+    def _build(self, staging: Path, admin: str, password: str, roles: frozenset[str], suite: str) -> str:
+        db_key = crypto.random_bytes(crypto.KEY_SIZE)
+        vault_id = crypto.random_bytes(16).hex()
+        recovery_private = crypto.hpke_generate(suite)
+        recovery_public = crypto.hpke_public(suite, recovery_private)
+        keys = UserKeys.generate(suite)
+        db_path = staging / db.DB_NAME
+        os.close(private_open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        engine = db.open_engine(db_path, db_key, new=True)
+        try:
+            migrate.upgrade(engine, db_path, db_key)
+            now = audit.now_iso(self.clock)
+            row = user_row(1, admin, keys, suite, vault_id, recovery_public, now, None)
+            with db.write(engine) as conn:
+                conn.execute(insert(VaultMeta), [
+                    {"key": "vault_id", "value": vault_id},
+                    {"key": "hpke_suite", "value": suite},
+                    {"key": "recovery_public", "value": recovery_public.hex()},
+                    {"key": "created_at", "value": now},
+                ])
+                conn.execute(insert(User), [row])
+                conn.execute(insert(UserRole), [{"user_id": 1, "role": r} for r in sorted(roles)])
+                props = {**user_event_properties(row, roles, suite), "vault_id": vault_id,
+                         "recovery_public": recovery_public.hex()}
+                [(_seq, anchor)] = audit.append(conn, vault_id, crypto.Signer(keys.sign_private), 1,
+                                                [audit.Event("vault.created", object="user:1", properties=props)],
+                                                self.clock)
+        finally:
+            engine.dispose()
+        code = new_recovery_code()
+        Keyring(staging, argon2=self.keyring.argon2, clock=self.clock).create(
+            vault_id, suite, code, RecoverySecrets(db_key, recovery_private, anchor),
+            first_slot=(admin, password, SlotSecrets(1, db_key, keys.hpke_private, keys.sign_private, anchor)),
+        )
+        return code
+
+    # --- unlocking -------------------------------------------------------------------
+
+    def unlock(self, username: str, password: str) -> Session:
+        """Open ``username``'s slot and the database; record the unlock.
+
+        Raises :class:`~vault.errors.WrongPassword`, :class:`~vault.errors.TooManyAttempts`,
+        :class:`~vault.errors.VaultNotFound`, :class:`~vault.errors.NotAVault` or
+        :class:`~vault.errors.DamagedVault`, each with one sentence.
+        """
+        if not self.keyring.exists():
+            _missing(self)
+        try:
+            username = normalize_username(username)
+        except InvalidInput:
+            username = "-"  # still spends the Argon2id time and counts as a failure
+        secrets_, must_change = self.keyring.open_slot(username, password)
+        engine = db.open_engine(self.db_path, secrets_.db_key)
+        try:
+            migrate.upgrade(engine, self.db_path, secrets_.db_key)
+            session = self._session(engine, username, secrets_, must_change)
+            self._record_unlock(session)
+        except BaseException:
+            engine.dispose()
+            raise
+        return session
+
+    def _session(self, engine: Engine, username: str, s: SlotSecrets, must_change: bool) -> Session:
+        with db.read(engine) as conn:
+            first = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == 1)).scalar()
+            if first != s.anchor:
+                raise DamagedVault("vault.db does not belong to this vault's keys; restore the pair from one backup.")
+            meta = dict(conn.execute(select(VaultMeta.key, VaultMeta.value)).tuples().all())
+            user = conn.execute(select(User).where(User.id == s.user_id)).first()
+            roles = frozenset(conn.execute(select(UserRole.role).where(UserRole.user_id == s.user_id)).scalars())
+        if meta.get("vault_id") != self.keyring.vault_id():
+            raise DamagedVault("vault.db does not belong to this vault's keys; restore the pair from one backup.")
+        signer = crypto.Signer(s.sign_private)
+        if (user is None or user.username != username or user.disabled_at is not None
+                or bytes(user.sign_public) != signer.public_raw()):
+            raise DamagedVault("The vault's user table does not match this user's keys.")
+        return Session(self, engine, s.user_id, username, roles, s, must_change, meta)
+
+    def _record_unlock(self, session: Session) -> None:
+        counts = self.keyring.unlogged_failures()
+        events = []
+        if counts:
+            doc = self.keyring.load()
+            with db.read(session.engine) as conn:
+                users = conn.execute(select(User.id, User.username)).all()
+            by_lookup = {self.keyring.lookup(doc, u.username): (u.id, u.username) for u in users}
+            for c in counts:
+                known = by_lookup.get(c.lookup)
+                target = "recovery code" if c.lookup == "recovery" else "user" if known else "unknown user"
+                events.append(audit.Event(
+                    "unlock.failed", object=f"user:{known[0]}" if known else None,
+                    properties={"target": target, "username": known[1] if known else None, "count": c.count,
+                                "first_at": audit.iso(c.first_at), "last_at": audit.iso(c.last_at)}))
+        events.append(audit.Event("unlock", object=f"user:{session.user_id}"))
+        with session.write() as conn:
+            session.append(conn, events)
+        # Only after the events are committed: a crash in between logs a count twice, never zero times.
+        self.keyring.mark_logged(counts)
+
+
+def open_vault(directory: Path | str, **kwargs: Any) -> Vault:
+    """The vault in ``directory``; raises :class:`VaultNotFound` if there is none."""
+    vault = Vault(directory, **kwargs)
+    if not vault.exists():
+        _missing(vault)
+    vault.keyring.load()
+    return vault
+
+
+def _missing(vault: Vault) -> NoReturn:
+    if vault.db_path.exists():
+        raise DamagedVault(f"{vault.directory} has vault.db but no vault.keys; restore vault.keys from a backup.")
+    raise VaultNotFound(f"There is no vault in {vault.directory}.")
+
+
+class Session:
+    """One user's unlocked view of a vault. Lock it (or use ``with``) when done."""
+
+    def __init__(self, vault: Vault, engine: Engine, user_id: int, username: str, roles: frozenset[str],
+                 secrets_: SlotSecrets, must_change: bool, meta: dict[str, str]) -> None:
+        self.vault = vault
+        self._engine: Engine | None = engine
+        self.user_id = user_id
+        self.username = username
+        self.roles = roles
+        self.must_change_password = must_change
+        self.vault_id = meta["vault_id"]
+        self.hpke_suite = meta["hpke_suite"]
+        self.recovery_public = bytes.fromhex(meta["recovery_public"])
+        self._secrets: SlotSecrets | None = secrets_
+        self._signer: crypto.Signer | None = crypto.Signer(secrets_.sign_private)
+
+    # --- plumbing ----------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The keyed SQLAlchemy engine: everything a holder of the database key can read."""
+        if self._engine is None:
+            raise VaultError("The vault is locked.")
+        return self._engine
+
+    @property
+    def locked(self) -> bool:
+        return self._engine is None
+
+    @property
+    def secrets(self) -> SlotSecrets:
+        if self._secrets is None:
+            raise VaultError("The vault is locked.")
+        return self._secrets
+
+    def require_ready(self) -> None:
+        """Refuse everything but a password change while the password is one-time."""
+        if self._engine is None:
+            raise VaultError("The vault is locked.")
+        if self.must_change_password:
+            raise PasswordChangeRequired(
+                "This password is one-time: change it first (incident-vault passwd)."
+            )
+
+    def require(self, action: str) -> None:
+        self.require_ready()
+        policy.require(self.roles, action)
+
+    def write(self) -> AbstractContextManager[Connection]:
+        return db.write(self.engine)
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return db.read(self.engine)
+
+    def append(self, conn: Connection, events: Sequence[audit.Event]) -> list[tuple[int, bytes]]:
+        """Append signed events by this user inside ``conn``'s write transaction."""
+        if self._signer is None:
+            raise VaultError("The vault is locked.")
+        return audit.append(conn, self.vault_id, self._signer, self.user_id, events, self.vault.clock)
+
+    def lock(self) -> None:
+        """Record the lock, close the database and drop the keys held in memory."""
+        if self._engine is None:
+            return
+        try:
+            with self.write() as conn:
+                self.append(conn, [audit.Event("lock", object=f"user:{self.user_id}")])
+        finally:
+            self._engine.dispose()
+            self._engine = None
+            self._secrets = None
+            self._signer = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.lock()
+
+    # --- users (vault/users.py) ---------------------------------------------------
+
+    def change_password(self, current: str, new: str) -> None:
+        from vault import users
+
+        users.change_password(self, current, new)
+
+    def add_user(self, username: str, roles: Iterable[str]) -> str:
+        from vault import users
+
+        return users.add_user(self, username, roles)
+
+    def list_users(self) -> list[Any]:
+        from vault import users
+
+        return users.list_users(self)
+
+    def disable_user(self, username: str) -> None:
+        from vault import users
+
+        users.disable_user(self, username)
+
+    def reset_user(self, username: str, recovery_code: str) -> str:
+        from vault import users
+
+        return users.reset_user(self, username, recovery_code)
+
+    # --- audit -------------------------------------------------------------------
+
+    def audit_checkpoint(self) -> audit.Checkpoint:
+        self.require("audit.checkpoint")
+        return audit.checkpoint(self.engine, self.vault_id, self.vault.clock)
+
+    def audit_verify(self, checkpoints: Sequence[audit.Checkpoint] = (), **kwargs: Any) -> audit.VerifyResult:
+        """Check chain, signatures and checkpoints (see :func:`vault.audit.verify`)."""
+        self.require("audit.verify")
+        return audit.verify(self.engine, self.vault_id, checkpoints, **kwargs)
+
+    def audit_export(self, out: IO[str], fmt: str, *, since: str | None = None, until: str | None = None,
+                     actor: str | None = None, record: int | None = None,
+                     progress: Callable[[int], None] | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> tuple[int, audit.Checkpoint]:
+        """Export the log (filtered) to ``out``; the export itself is logged first,
+        so the checkpoint that ends the export covers it."""
+        self.require("audit.export")
+        if fmt not in ("csv", "jsonl"):
+            raise InvalidInput("The export format must be csv or jsonl.")
+        actor_id = None
+        if actor is not None:
+            with self.read() as conn:
+                ids = [uid for uid, name in audit.usernames(conn).items() if name == normalize_username(actor)]
+            if not ids:
+                raise InvalidInput(f"No user named {normalize_username(actor)!r} appears in the log.")
+            actor_id = ids[0]
+        filt = audit.ExportFilter(
+            since=audit.parse_time(since) if since else None,
+            until=audit.parse_time(until, end=True) if until else None,
+            actor_id=actor_id, record_id=record,
+        )
+        with self.write() as conn:
+            [(seq, digest)] = self.append(conn, [audit.Event("audit.exported", properties={
+                "format": fmt, "filter": filt.as_dict()})])
+        final = audit.Checkpoint(self.vault_id, seq, digest, audit.now_iso(self.vault.clock))
+        count = audit.export(self.engine, out, fmt, filt, final, progress=progress, cancelled=cancelled)
+        return count, final

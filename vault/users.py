@@ -1,0 +1,156 @@
+"""Use cases on users: add, list, disable, reset a forgotten password, change one's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from vault import audit, crypto, policy
+from vault.errors import DamagedVault, InvalidInput
+from vault.keyslots import (
+    SlotSecrets,
+    check_new_password,
+    new_one_time_password,
+    normalize_username,
+)
+from vault.models import User, UserRole
+from vault.session import UserKeys, recovery_info, user_event_properties, user_row
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from vault.session import Session
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    roles: tuple[str, ...]
+    created_at: str
+    disabled_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+def _find(conn: Connection, username: str) -> Row[Any]:
+    user = conn.execute(select(User).where(User.username == username)).first()
+    if user is None:
+        raise InvalidInput(f"There is no user named {username!r}.")
+    return user
+
+
+def _roles(conn: Connection, user_id: int) -> frozenset[str]:
+    return frozenset(conn.execute(select(UserRole.role).where(UserRole.user_id == user_id)).scalars())
+
+
+def add_user(session: Session, username: str, roles: Iterable[str]) -> str:
+    """Add a user with ``roles``; return their one-time password (to be changed at first use)."""
+    session.require("user.manage")
+    username = normalize_username(username)
+    chosen = policy.check_roles(roles)
+    keys = UserKeys.generate(session.hpke_suite)
+    password = new_one_time_password()
+    with session.write() as conn:
+        if conn.execute(select(User.id).where(User.username == username)).first() is not None:
+            raise InvalidInput(f"A user named {username!r} already exists.")
+        user_id = int(conn.execute(select(func.coalesce(func.max(User.id), 0))).scalar_one()) + 1
+        row = user_row(user_id, username, keys, session.hpke_suite, session.vault_id, session.recovery_public,
+                       audit.now_iso(session.vault.clock), session.user_id)
+        conn.execute(insert(User), [row])
+        conn.execute(insert(UserRole), [{"user_id": user_id, "role": r} for r in sorted(chosen)])
+        session.append(conn, [audit.Event("user.added", object=f"user:{user_id}",
+                                          properties=user_event_properties(row, chosen, session.hpke_suite))])
+        # Last inside the transaction: if writing the slot fails, the user row rolls back.
+        session.vault.keyring.put_slot(
+            username, password,
+            SlotSecrets(user_id, session.secrets.db_key, keys.hpke_private, keys.sign_private, session.secrets.anchor),
+            must_change=True,
+        )
+    return password
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    session.require("user.list")
+    with session.read() as conn:
+        users = conn.execute(select(User).order_by(User.username)).all()
+        return [UserInfo(u.username, tuple(sorted(_roles(conn, u.id))), u.created_at, u.disabled_at)
+                for u in users]
+
+
+def disable_user(session: Session, username: str) -> None:
+    """Disable a user: their slot is removed, so they can no longer unlock."""
+    session.require("user.manage")
+    username = normalize_username(username)
+    with session.write() as conn:
+        user = _find(conn, username)
+        if user.disabled_at is not None:
+            raise InvalidInput(f"{username!r} is already disabled.")
+        if user.id == session.user_id:
+            raise InvalidInput("You cannot disable your own account; ask another admin.")
+        if policy.ADMIN in _roles(conn, user.id):
+            admins = conn.execute(
+                select(func.count()).select_from(User).join(UserRole, UserRole.user_id == User.id)
+                .where(UserRole.role == policy.ADMIN, User.disabled_at.is_(None))
+            ).scalar_one()
+            if admins <= 1:
+                raise InvalidInput("The last active admin cannot be disabled.")
+        conn.execute(update(User).where(User.id == user.id).values(disabled_at=audit.now_iso(session.vault.clock)))
+        session.append(conn, [audit.Event("user.disabled", object=f"user:{user.id}",
+                                          properties={"user_id": user.id, "username": username})])
+        session.vault.keyring.remove_slot(username)
+
+
+def reset_user(session: Session, username: str, recovery_code: str) -> str:
+    """Give a user who forgot their password a new slot and one-time password.
+
+    Needs an admin session **and** the recovery code. The user's own private
+    keys are re-issued from the copy sealed to the recovery key when they were
+    created, so nothing shared with them is lost.
+    """
+    session.require("user.manage")
+    username = normalize_username(username)
+    recovery = session.vault.keyring.open_recovery(recovery_code)
+    if recovery.db_key != session.secrets.db_key or recovery.anchor != session.secrets.anchor:
+        raise DamagedVault("The recovery slot does not belong to this vault's database.")
+    password = new_one_time_password()
+    with session.write() as conn:
+        user = _find(conn, username)
+        if user.disabled_at is not None:
+            raise InvalidInput(f"{username!r} is disabled; a disabled user cannot be reset.")
+        try:
+            keys = UserKeys.from_bytes(crypto.hpke_open(
+                session.hpke_suite, recovery.hpke_private, bytes(user.recovery_sealed),
+                recovery_info(session.vault_id, user.id)))
+        except crypto.AuthenticationFailed:
+            raise DamagedVault(f"The recovery copy of {username!r}'s keys does not open; it was altered.") from None
+        if crypto.Signer(keys.sign_private).public_raw() != bytes(user.sign_public):
+            raise DamagedVault(f"The recovery copy of {username!r}'s keys does not match their public keys.")
+        session.append(conn, [
+            audit.Event("recovery.used", object=f"user:{user.id}", properties={"purpose": "user.reset"}),
+            audit.Event("user.access_reset", object=f"user:{user.id}",
+                        properties={"user_id": user.id, "username": username}),
+        ])
+        session.vault.keyring.put_slot(
+            username, password,
+            SlotSecrets(user.id, recovery.db_key, keys.hpke_private, keys.sign_private, recovery.anchor),
+            must_change=True,
+        )
+    return password
+
+
+def change_password(session: Session, current: str, new: str) -> None:
+    """Change the session user's password: one slot is rewrapped, nothing else."""
+    if session.locked:
+        session.require_ready()
+    session.vault.keyring.open_slot(session.username, current)
+    check_new_password(new, session.username)
+    if new == current:
+        raise InvalidInput("The new password must differ from the current one.")
+    with session.write() as conn:
+        session.append(conn, [audit.Event("user.password_changed", object=f"user:{session.user_id}")])
+        session.vault.keyring.put_slot(session.username, new, session.secrets, must_change=False)
+    session.must_change_password = False
