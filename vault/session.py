@@ -219,7 +219,7 @@ class Vault:
             first = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == 1)).scalar()
             if first != s.anchor:
                 raise DamagedVault("vault.db does not belong to this vault's keys; restore the pair from one backup.")
-            meta = dict(conn.execute(select(VaultMeta.key, VaultMeta.value)).tuples().all())
+            meta = {key: value for key, value in conn.execute(select(VaultMeta.key, VaultMeta.value))}
             user = conn.execute(select(User).where(User.id == s.user_id)).first()
             roles = frozenset(conn.execute(select(UserRole.role).where(UserRole.user_id == s.user_id)).scalars())
         if meta.get("vault_id") != self.keyring.vault_id():
