@@ -355,8 +355,12 @@ class Keyring:
         secret = password.encode("utf-8")
         try:
             if slot is None:
-                # Spend the same Argon2id time for an unknown user as for a known one.
-                crypto.derive_key(secret, crypto.random_bytes(crypto.SALT_SIZE), self.argon2)
+                # Spend the same Argon2id time for an unknown user as for a known one:
+                # the cost of an existing slot, not of the configured default.
+                params = self.argon2
+                if doc["slots"]:
+                    params, _salt = _params_from(doc["slots"][min(doc["slots"])].get("kdf"))
+                crypto.derive_key(secret, crypto.random_bytes(crypto.SALT_SIZE), params)
                 raise crypto.AuthenticationFailed()
             plain = self._unwrap(doc, slot_id, slot, secret)
         except crypto.AuthenticationFailed:

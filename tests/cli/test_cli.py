@@ -1,0 +1,156 @@
+"""The command-line contract (SPEC §8): last-line values, one-sentence errors, --help everywhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult
+from vault.cli import build_parser
+
+Run = Callable[..., CliResult]
+PW = "alice's long password"
+
+
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command and sub-command the parser knows, e.g. ('user', 'add')."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from command_paths(sub, (*prefix, name))
+
+
+ALL_COMMANDS = sorted(command_paths(build_parser()))
+
+
+def _init(cli: Run) -> str:
+    result = cli("init", "--admin", "Alice", "--password-stdin", stdin=PW + "\n")
+    assert result.code == 0, result.err
+    return result.last_line
+
+
+def _one_sentence(result: CliResult) -> str:
+    assert result.code != 0
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("incident-vault: "), result.err
+    assert "Traceback" not in result.err and result.out == ""
+    return lines[0]
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_every_command_has_help(cli: Run, path: tuple[str, ...]) -> None:
+    result = cli(*path, "--help")
+    assert result.code == 0
+    assert result.out.startswith("usage: incident-vault " + " ".join(path))
+    assert len(result.out.splitlines()) > 3
+
+
+def test_init_prints_the_recovery_code_alone_on_the_last_line(cli: Run) -> None:
+    code = _init(cli)
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){7}", code)
+    again = cli("init", "--admin", "alice", "--password-stdin", stdin=PW + "\n")
+    assert "already holds a vault" in _one_sentence(again)
+
+
+def test_user_add_prints_a_working_one_time_password(cli: Run) -> None:
+    _init(cli)
+    added = cli("user", "add", "bob", "--role", "staff", "--role", "line_manager",
+                "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert added.code == 0, added.err
+    one_time = added.last_line
+    refused = cli("audit", "checkpoint", "--user", "bob", "--password-stdin", stdin=one_time + "\n")
+    assert "one-time" in _one_sentence(refused)
+    changed = cli("passwd", "--user", "bob", "--password-stdin", stdin=f"{one_time}\nbob's new long password\n")
+    assert changed.code == 0, changed.err
+    listed = cli("user", "list", "--user", "bob", "--password-stdin", stdin="bob's new long password\n")
+    assert "Only an admin or an auditor" in _one_sentence(listed)
+    listed = cli("user", "list", "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert re.search(r"^bob\s+active\s+line_manager, staff$", listed.out, re.M)
+
+
+def test_reset_reads_the_admin_password_then_the_recovery_code(cli: Run) -> None:
+    code = _init(cli)
+    cli("user", "add", "bob", "--role", "staff", "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    wrong = cli("user", "reset", "bob", "--user", "alice", "--password-stdin",
+                stdin=PW + "\nAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA\n")
+    assert _one_sentence(wrong) == "incident-vault: The recovery code is wrong."
+    reset = cli("user", "reset", "bob", "--user", "alice", "--password-stdin", stdin=f"{PW}\n{code}\n")
+    assert reset.code == 0, reset.err
+    assert re.fullmatch(r"[a-z2-7]{4}(-[a-z2-7]{4}){3}", reset.last_line)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "sentence"),
+    [
+        (("user", "list", "--user", "alice", "--password-stdin"), "wrong password here\n",
+         "The username or password is wrong."),
+        (("user", "list", "--password-stdin"), PW + "\n", "Name the acting user with --user NAME"),
+        (("user", "list", "--user", "alice"), "", "Give passwords on standard input with --password-stdin"),
+        (("user", "list", "--user", "alice", "--password-stdin"), "", "Standard input ended"),
+        (("audit", "export", "--format", "csv", "--since", "yesterday", "--user", "alice", "--password-stdin"),
+         PW + "\n", "'yesterday' is not a date or time"),
+        (("audit", "verify", "--checkpoint", "/nonexistent/cp.json", "--user", "alice", "--password-stdin"),
+         PW + "\n", "cannot be read"),
+        (("user", "add", "bob", "--role", "staff", "--user", "alice", "--password-stdin"),
+         "", "Standard input ended"),
+    ],
+)
+def test_errors_are_one_sentence(cli: Run, args: tuple[str, ...], stdin: str, sentence: str) -> None:
+    _init(cli)
+    assert sentence in _one_sentence(cli(*args, stdin=stdin))
+
+
+def test_no_vault_is_one_sentence(cli: Run, tmp_path: Path) -> None:
+    result = cli("user", "list", "--vault", str(tmp_path / "none"), "--user", "a", "--password-stdin", stdin="x\n")
+    assert "There is no vault in" in _one_sentence(result)
+
+
+def test_usage_errors_exit_2_with_one_line(cli: Run) -> None:
+    result = cli("user", "add", "bob", "--role", "wizard")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and "invalid choice" in result.err
+
+
+def test_export_filters_and_checkpoint(cli: Run, tmp_path: Path) -> None:
+    _init(cli)
+    cli("user", "add", "bob", "--role", "auditor", "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    out = tmp_path / "log.jsonl"
+    result = cli("audit", "export", "--format", "jsonl", "--out", str(out), "--actor", "alice",
+                 "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert result.code == 0, result.err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    events, checkpoint = lines[:-1], lines[-1]["checkpoint"]
+    assert events and {e["actor"] for e in events} == {"alice"}
+    assert events[-1]["action"] == "audit.exported" and events[-1]["seq"] == checkpoint["seq"]
+    assert events[-1]["hash"] == checkpoint["head"]
+    none = cli("audit", "export", "--format", "csv", "--since", "2999-01-01", "--user", "alice",
+               "--password-stdin", stdin=PW + "\n")
+    rows = none.out.strip().splitlines()
+    assert rows[0].startswith("seq,at,actor") and rows[1].startswith("checkpoint,") and len(rows) == 2
+    cp_file = tmp_path / "cp.json"
+    cp_file.write_text(cli("audit", "checkpoint", "--user", "alice", "--password-stdin", stdin=PW + "\n").out)
+    verified = cli("audit", "verify", "--checkpoint", str(cp_file), "--checkpoint", str(out),
+                   "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert verified.code == 0 and verified.out.startswith("The audit log verifies")
+
+
+def test_demo_builds_a_vault_with_every_role(cli: Run) -> None:
+    result = cli("demo")
+    assert result.code == 0, result.err
+    directory = Path(result.last_line)
+    assert (directory / "vault.keys").exists()
+    users = re.findall(r"^  (\w+)\s+(\S+)\s+([a-z_, ]+)$", result.out, re.M)
+    roles = {r.strip() for _, _, rs in users for r in rs.split(",")}
+    assert roles == {"admin", "staff", "line_manager", "safeguarding_officer",
+                     "deputy_safeguarding_officer", "auditor"}
+    name, password, _ = users[-1]
+    verified = cli("audit", "verify", "--vault", str(directory), "--user", name, "--password-stdin",
+                   stdin=password + "\n")
+    shutil.rmtree(directory)
+    assert verified.code == 0, verified.err
