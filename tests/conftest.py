@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,11 +96,14 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         monkeypatch.setattr(sys, "stdout", out)
         monkeypatch.setattr(sys, "stderr", err)
+        umask = os.umask(0o022)
+        os.umask(umask)
         try:
             code = cli_module.main(list(args))
         except SystemExit as exc:  # argparse --help / usage errors
             code = int(exc.code or 0)
         finally:
+            os.umask(umask)  # main() hardens the process (umask 077); keep tests independent
             monkeypatch.setattr(sys, "stdout", sys.__stdout__)
             monkeypatch.setattr(sys, "stderr", sys.__stderr__)
         return CliResult(code, out.getvalue(), err.getvalue())

@@ -135,12 +135,12 @@ class Vault:
         check_new_password(password, admin)
         chosen_roles = policy.check_roles({policy.ADMIN, *roles})
         argon2.check()
-        ensure_private_dir(vault.directory)
         if vault.keyring.exists():
             raise VaultExists(f"{vault.directory} already holds a vault.")
-        if vault.db_path.exists():
-            raise VaultExists(f"{vault.directory} already holds a vault.db without vault.keys; "
-                              "choose an empty directory.")
+        if vault.directory.exists() and (not vault.directory.is_dir() or any(vault.directory.iterdir())):
+            # Never tighten the permissions of a directory that holds other things.
+            raise VaultExists(f"{vault.directory} is not empty; choose a new or empty directory for a vault.")
+        ensure_private_dir(vault.directory)
         staging = vault.directory / f".init-{crypto.random_bytes(6).hex()}"
         ensure_private_dir(staging)
         try:

@@ -107,6 +107,16 @@ def test_errors_are_one_sentence(cli: Run, args: tuple[str, ...], stdin: str, se
     assert sentence in _one_sentence(cli(*args, stdin=stdin))
 
 
+def test_init_refuses_a_directory_that_holds_other_things(cli: Run, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o755)
+    (home / "notes.txt").write_text("someone's file")
+    result = cli("init", "--admin", "alice", "--vault", str(home), "--password-stdin", stdin=PW + "\n")
+    assert "is not empty" in _one_sentence(result)
+    assert home.stat().st_mode & 0o777 == 0o755 and sorted(p.name for p in home.iterdir()) == ["notes.txt"]
+
+
 def test_no_vault_is_one_sentence(cli: Run, tmp_path: Path) -> None:
     result = cli("user", "list", "--vault", str(tmp_path / "none"), "--user", "a", "--password-stdin", stdin="x\n")
     assert "There is no vault in" in _one_sentence(result)
