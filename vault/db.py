@@ -40,6 +40,7 @@ _PRAGMAS: Final = (
     "PRAGMA temp_store = MEMORY",
     "PRAGMA foreign_keys = ON",
     "PRAGMA secure_delete = ON",
+    "PRAGMA recursive_triggers = ON",  # REPLACE then fires the audit table's DELETE trigger
     "PRAGMA busy_timeout = 10000",
 )
 

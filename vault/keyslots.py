@@ -225,6 +225,9 @@ class Keyring:
                 raise DamagedVault(f"vault.keys is damaged: {field} is missing.")
         if doc["hpke_suite"] not in crypto.HPKE_SUITES:
             raise DamagedVault("vault.keys names an unknown HPKE suite.")
+        for entry in doc["failures"].values():
+            if not _valid_failure_entry(entry):
+                raise DamagedVault("vault.keys is damaged: a failed-unlock counter is malformed.")
         return doc
 
     def vault_id(self) -> str:
@@ -455,6 +458,14 @@ class Keyring:
                 if not entry["unlogged"] and not entry.get("consecutive"):
                     del doc["failures"][count.lookup]
             self._write(doc)
+
+
+def _valid_failure_entry(entry: Any) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    counts_ok = all(type(entry.get(k, 0)) is int and entry.get(k, 0) >= 0 for k in ("consecutive", "unlogged"))
+    times_ok = all(type(entry.get(k, 0.0)) in (int, float) for k in ("first_at", "last_at"))
+    return counts_ok and times_ok
 
 
 def _slot_plain(s: SlotSecrets) -> bytes:

@@ -206,9 +206,10 @@ class Vault:
         secrets_, must_change = self.keyring.open_slot(username, password)
         engine = db.open_engine(self.db_path, secrets_.db_key)
         try:
-            migrate.upgrade(engine, self.db_path, secrets_.db_key)
-            session = self._session(engine, username, secrets_, must_change)
-            self._record_unlock(session)
+            with db.translated():
+                migrate.upgrade(engine, self.db_path, secrets_.db_key)
+                session = self._session(engine, username, secrets_, must_change)
+                self._record_unlock(session)
         except BaseException:
             engine.dispose()
             raise
