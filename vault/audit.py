@@ -23,8 +23,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -122,25 +123,34 @@ def now_iso(clock: Callable[[], float]) -> str:
 
 
 def canonical_json(properties: Mapping[str, Any]) -> str:
-    return json.dumps(properties, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, ASCII only (so no export line can be split by a
+    Unicode line separator)."""
+    return json.dumps(properties, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def genesis_prev(vault_id: str) -> bytes:
     return crypto.sha256(GENESIS_LABEL + bytes.fromhex(vault_id))
 
 
-def _s(text: str) -> bytes:
-    b = text.encode("utf-8")
-    return len(b).to_bytes(4, "big") + b
+_U32 = struct.Struct(">I").pack
+_U64 = struct.Struct(">Q").pack
 
 
 def encode(prev_hash: bytes, seq: int, at: str, actor_id: int, action: str,
            record_id: int | None, obj: str | None, properties: str) -> bytes:
-    """The canonical bytes an event's hash covers (see the module docstring)."""
+    """The canonical bytes an event's hash covers (see the module docstring).
+
+    Written out flat, without helper calls: verify runs it once per event.
+    """
+    a, c, p = at.encode(), action.encode(), properties.encode()
+    if obj is None:
+        o = _NONE
+    else:
+        ob = obj.encode()
+        o = _U32(len(ob)) + ob
     return b"".join((
-        ENCODING_TAG, prev_hash, seq.to_bytes(8, "big"), _s(at), actor_id.to_bytes(8, "big"),
-        _s(action), _NONE if record_id is None else record_id.to_bytes(8, "big"),
-        _NONE if obj is None else _s(obj), _s(properties),
+        ENCODING_TAG, prev_hash, _U64(seq), _U32(len(a)), a, _U64(actor_id), _U32(len(c)), c,
+        _NONE if record_id is None else _U64(record_id), o, _U32(len(p)), p,
     ))
 
 
@@ -185,6 +195,22 @@ def checkpoint(engine: Engine, vault_id: str, clock: Callable[[], float]) -> Che
     with db.read(engine) as conn:
         seq, digest = head(conn, vault_id)
     return Checkpoint(vault_id, seq, digest, now_iso(clock))
+
+
+def _raw_rows(conn: Connection, statement: Any, batch: int = 5000) -> Generator[tuple[Any, ...], None, None]:
+    """Rows of a Core statement read straight from the driver's cursor.
+
+    The audit columns (integers, text, bytes) need no result processing, and
+    verify and export read millions of them: skipping the per-row Row object
+    is most of what keeps them near the raw driver's speed.
+    """
+    result = conn.execute(statement)
+    cursor = result.cursor
+    try:
+        while chunk := cursor.fetchmany(batch):
+            yield from chunk
+    finally:
+        result.close()
 
 
 # --- names and keys, as the log itself records them -----------------------------
@@ -297,8 +323,8 @@ def verify(engine: Engine, vault_id: str, checkpoints: Sequence[Checkpoint] = ()
     bad: tuple[int, str] | None = None
 
     with db.read(engine) as conn:
-        total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one())
-        rows = conn.execution_options(yield_per=5000).execute(select(*_SELECT_COLUMNS).order_by(_t.c.seq))
+        total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one()) if progress else 0
+        rows = _raw_rows(conn, select(*_SELECT_COLUMNS).order_by(_t.c.seq))
         try:
             for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
                 if seq != expected:
@@ -446,7 +472,7 @@ def export(engine: Engine, out: IO[str], fmt: str, filt: ExportFilter, final: Ch
         names = usernames(conn)
         query = (select(*_SELECT_COLUMNS).where(and_(_t.c.seq <= final.seq, *filt.clauses()))
                  .order_by(_t.c.seq))
-        rows = conn.execution_options(yield_per=5000).execute(query)
+        rows = _raw_rows(conn, query)
         try:
             writer = _write_csv if fmt == "csv" else _write_jsonl
             count = writer(out, rows, names, progress, cancelled)
@@ -469,17 +495,34 @@ def _tick(count: int, progress: Callable[[int], None] | None, cancelled: Callabl
 
 def _write_csv(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
                progress: Callable[[int], None] | None, cancelled: Callable[[], bool] | None) -> int:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    """RFC 4180 CSV, written directly: the same bytes ``csv.writer`` would
+    produce (minimal quoting), at a fraction of its cost per row."""
+    out.write(",".join(EXPORT_COLUMNS) + "\n")
+    actors = {uid: _csv(name) for uid, name in names.items()}
+    buf = io.StringIO()
     count = 0
     for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-        writer.writerow((seq, at, names.get(actor_id, ""), actor_id, action,
-                         "" if record_id is None else record_id, obj or "", props,
-                         prev_hash.hex(), digest.hex(), signature.hex()))
+        buf.write(
+            f'{seq},{_csv(at)},{actors.get(actor_id, "")},{actor_id},{_csv(action)},'
+            f'{"" if record_id is None else record_id},{_csv(obj)},{_csv(props)},'
+            f"{prev_hash.hex()},{digest.hex()},{signature.hex()}\n"
+        )
         count += 1
         if not count % 20000:
+            out.write(buf.getvalue())
+            buf = io.StringIO()
             _tick(count, progress, cancelled)
+    out.write(buf.getvalue())
     return count
+
+
+def _csv(value: str | None) -> str:
+    """One CSV field, quoted only when it holds a comma, a quote or a line break."""
+    if not value:
+        return ""
+    if "," in value or '"' in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _write_jsonl(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
@@ -510,7 +553,7 @@ def _js(value: str | None) -> str:
         return "null"
     if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
         return f'"{value}"'
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=True)
 
 
 def require_ok(result: VerifyResult) -> None:
