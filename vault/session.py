@@ -20,11 +20,12 @@ from typing import IO, Any, NoReturn
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from vault import audit, crypto, db, migrate, policy
+from vault import audit, crypto, db, directory, migrate, policy
 from vault.errors import (
     DamagedVault,
     InvalidInput,
     PasswordChangeRequired,
+    TamperDetected,
     VaultError,
     VaultExists,
     VaultNotFound,
@@ -223,13 +224,18 @@ class Vault:
             meta = {key: value for key, value in conn.execute(select(VaultMeta.key, VaultMeta.value))}
             user = conn.execute(select(User).where(User.id == s.user_id)).first()
             roles = frozenset(conn.execute(select(UserRole.role).where(UserRole.user_id == s.user_id)).scalars())
+            people = directory.load(conn, meta.get("vault_id", ""), s.anchor)
         if meta.get("vault_id") != self.keyring.vault_id():
             raise DamagedVault("vault.db does not belong to this vault's keys; restore the pair from one backup.")
         signer = crypto.Signer(s.sign_private)
-        if (user is None or user.username != username or user.disabled_at is not None
-                or bytes(user.sign_public) != signer.public_raw()):
+        me = people.people.get(s.user_id)
+        if (user is None or user.username != username or user.disabled_at is not None or me is None
+                or me.disabled or me.sign_public != signer.public_raw()):
             raise DamagedVault("The vault's user table does not match this user's keys.")
-        return Session(self, engine, s.user_id, username, roles, s, must_change, meta)
+        # Roles as the signed log records them; the editable table must agree.
+        if roles != me.roles:
+            raise TamperDetected("This user's roles in the database differ from the signed audit log.")
+        return Session(self, engine, s.user_id, username, me.roles, s, must_change, meta, people)
 
     def _record_unlock(self, session: Session) -> None:
         counts = self.keyring.unlogged_failures()
@@ -272,7 +278,8 @@ class Session:
     """One user's unlocked view of a vault. Lock it (or use ``with``) when done."""
 
     def __init__(self, vault: Vault, engine: Engine, user_id: int, username: str, roles: frozenset[str],
-                 secrets_: SlotSecrets, must_change: bool, meta: dict[str, str]) -> None:
+                 secrets_: SlotSecrets, must_change: bool, meta: dict[str, str],
+                 people: directory.Directory) -> None:
         self.vault = vault
         self._engine: Engine | None = engine
         self.user_id = user_id
@@ -284,6 +291,9 @@ class Session:
         self.recovery_public = bytes.fromhex(meta["recovery_public"])
         self._secrets: SlotSecrets | None = secrets_
         self._signer: crypto.Signer | None = crypto.Signer(secrets_.sign_private)
+        self.directory = people
+        # Unsealed record keys, (record id, key version) -> key; dropped at lock.
+        self.content_keys: dict[tuple[int, int], bytes] = {}
 
     # --- plumbing ----------------------------------------------------------------
 
@@ -329,6 +339,12 @@ class Session:
             raise VaultError("The vault is locked.")
         return audit.append(conn, self.vault_id, self._signer, self.user_id, events, self.vault.clock)
 
+    def sign(self, message: bytes) -> bytes:
+        """Sign with this user's Ed25519 key."""
+        if self._signer is None:
+            raise VaultError("The vault is locked.")
+        return self._signer.sign(message)
+
     def lock(self) -> None:
         """Record the lock, close the database and drop the keys held in memory."""
         if self._engine is None:
@@ -341,6 +357,7 @@ class Session:
             self._engine = None
             self._secrets = None
             self._signer = None
+            self.content_keys.clear()
 
     def __enter__(self) -> Session:
         return self
@@ -374,6 +391,64 @@ class Session:
         from vault import users
 
         return users.reset_user(self, username, recovery_code)
+
+    # --- records (vault/records.py) ------------------------------------------------
+
+    def create_record(self, data: Any, *, draft: bool = False) -> str:
+        from vault import records
+
+        return records.create(self, data, draft=draft)
+
+    def update_draft(self, ref: str | int, data: Any) -> None:
+        from vault import records
+
+        records.update_draft(self, ref, data)
+
+    def submit_record(self, ref: str | int) -> str:
+        from vault import records
+
+        return records.submit(self, ref)
+
+    def list_records(self, **filters: Any) -> list[Any]:
+        from vault import records
+
+        return records.list_page(self, **filters)
+
+    def view_record(self, ref: str | int) -> Any:
+        from vault import records
+
+        return records.view(self, ref)
+
+    def record_history(self, ref: str | int) -> list[Any]:
+        from vault import records
+
+        return records.history(self, ref)
+
+    def add_addendum(self, ref: str | int, text: str) -> int:
+        from vault import records
+
+        return records.add_addendum(self, ref, text)
+
+    def share_record(self, ref: str | int, to: str, reason: str) -> None:
+        from vault import records
+
+        records.share(self, ref, to, reason)
+
+    def refer_record(self, ref: str | int) -> list[str]:
+        from vault import records
+
+        return records.refer(self, ref)
+
+    def revoke_record(self, ref: str | int, from_user: str) -> None:
+        from vault import records
+
+        records.revoke(self, ref, from_user)
+
+    def disclose_record(self, ref: str | int, *, to: str, channel: str, basis: str, summary: str,
+                        consent: str) -> int:
+        from vault import records
+
+        return records.disclose(self, ref, to=to, channel=channel, basis=basis, summary=summary, consent=consent)
 
     # --- audit -------------------------------------------------------------------
 
