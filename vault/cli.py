@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from vault import __version__, crypto
+from vault import __version__, crypto, record_schema, records
 from vault.errors import InvalidInput, VaultError
 from vault.hardening import harden_process
 from vault.models import ROLES
@@ -213,13 +214,8 @@ def _progress(label: str) -> Callable[[int, int], None]:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from vault.fsutil import atomic_writer
 
-    record = None
-    if args.record is not None:
-        try:
-            record = int(args.record)
-        except ValueError:
-            raise InvalidInput("--record takes a record id (a number).") from None
     with _unlock(args, Secrets(args.password_stdin)) as session:
+        record = records.record_id_for(session, args.record) if args.record is not None else None
         if args.out:
             with atomic_writer(Path(args.out)) as fh:
                 count, cp = session.audit_export(fh, args.format, since=args.since, until=args.until,
@@ -228,6 +224,125 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
             count, cp = session.audit_export(sys.stdout, args.format, since=args.since, until=args.until,
                                              actor=args.actor, record=record)
     _info(f"Exported {count} events; checkpoint at event {cp.seq}, head {cp.head.hex()}.")
+    return 0
+
+
+def _read_input(path: str, what: str) -> bytes:
+    """A file's bytes, or the rest of standard input for ``-``."""
+    if path == "-":
+        try:
+            return sys.stdin.read().encode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{what} on standard input is not UTF-8 text.") from None
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(record_schema.MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"{what} {path} cannot be read ({exc.strerror}).") from None
+
+
+def _read_text(path: str, what: str) -> str:
+    data = _read_input(path, what)
+    if len(data) > record_schema.MAX_INPUT_BYTES:
+        raise InvalidInput(f"{what} is larger than 1 MB; it was refused.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{what} is not UTF-8 text.") from None
+
+
+def cmd_record_new(args: argparse.Namespace) -> int:
+    secrets = Secrets(args.password_stdin)
+    with _unlock(args, secrets) as session:
+        data = record_schema.parse_json_bytes(_read_input(args.from_json, "The record file"))
+        reference = session.create_record(data, draft=args.draft)
+    _out(f"Saved draft {reference}." if args.draft else f"Submitted {reference}; it is now signed and permanent.")
+    _out(reference)
+    return 0
+
+
+def cmd_record_list(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        page = session.list_records(limit=args.limit, offset=args.offset, status=args.status,
+                                    category=args.category, urgency=args.urgency)
+    for r in page:
+        flag = "protected" if r.protected else ""
+        _out(f"{r.reference:<14} {r.status:<9} {r.category:<14} {r.urgency:<10} "
+             f"{records.local_time(r.created_at):<16} {r.author:<12} {flag}".rstrip())
+    if not page:
+        _info("No records to show.")
+    return 0
+
+
+def cmd_record_show(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        view = session.view_record(args.ref)
+    if args.json:
+        _out(json.dumps({"reference": view.summary.reference, "status": view.summary.status,
+                         "author": view.summary.author, "created_at": view.summary.created_at,
+                         "submitted_at": view.summary.submitted_at, "content": view.content,
+                         "addenda": [{"author": a.author, "at": a.at, "text": a.body["text"]} for a in view.addenda],
+                         "disclosures": [{"author": d.author, "at": d.at, **d.body} for d in view.disclosures],
+                         "readers": [{"username": u, "reason": why, "since": at} for u, why, at in view.readers]},
+                        ensure_ascii=False, indent=2))
+    else:
+        _out(records.render_text(view))
+    return 0
+
+
+def cmd_record_history(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        entries = session.record_history(args.ref)
+    for e in entries:
+        _out(f"{e.seq:>7}  {records.local_time(e.at)}  {e.actor:<12} {e.action:<18} {records.describe_event(e)}"
+             .rstrip())
+    return 0
+
+
+def cmd_record_submit(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        reference = session.submit_record(args.ref)
+    _out(f"Submitted {reference}; it is now signed and permanent.")
+    return 0
+
+
+def cmd_record_refer(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        added = session.refer_record(args.ref)
+    _out(f"Referred to the safeguarding team{': now shared with ' + ', '.join(added) if added else ''}.")
+    return 0
+
+
+def cmd_record_share(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        session.share_record(args.ref, args.to, args.reason)
+    _out(f"Shared with {args.to.strip().lower()} ({args.reason.replace('_', ' ')}). "
+         "Share only the minimum, only with those who need to know.")
+    return 0
+
+
+def cmd_record_revoke(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        session.revoke_record(args.ref, args.from_user)
+    _out(f"Revoked {args.from_user.strip().lower()}'s access: the record has a new key. "
+         "What they already read or copied cannot be taken back.")
+    return 0
+
+
+def cmd_record_addendum(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        text = _read_text(args.text_file, "The addendum file")
+        number = session.add_addendum(args.ref, text)
+    _out(f"Addendum {number} added.")
+    return 0
+
+
+def cmd_record_disclose(args: argparse.Namespace) -> int:
+    with _unlock(args, Secrets(args.password_stdin)) as session:
+        summary = _read_text(args.summary_file, "The summary file")
+        number = session.disclose_record(args.ref, to=args.to, channel=args.channel, basis=args.basis,
+                                         summary=summary, consent=args.consent)
+    _out(f"External disclosure {number} recorded (the vault sends nothing itself).")
     return 0
 
 
@@ -313,6 +428,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     command(sub, "passwd", "change your password (current, then new)", cmd_passwd)
 
+    rec = sub.add_parser("record", help="write, read and share disclosure records",
+                         description="Write, read and share disclosure records.", parents=[common])
+    rec.set_defaults(func=lambda _a: _usage(rec))
+    rsub = rec.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    p = command(rsub, "new", "write a record from its JSON form; prints its reference (last line)", cmd_record_new)
+    p.add_argument("--from-json", required=True, metavar="FILE", help="the record as JSON (- for standard input)")
+    p.add_argument("--draft", action="store_true", help="save as a draft instead of submitting it")
+    p = command(rsub, "list", "list the records you can read, newest first (metadata only)", cmd_record_list)
+    p.add_argument("--status", choices=("draft", "submitted"))
+    p.add_argument("--category", choices=record_schema.CATEGORIES)
+    p.add_argument("--urgency", choices=record_schema.URGENCIES)
+    p.add_argument("--limit", type=int, default=200, help="records per page (at most 500; default 200)")
+    p.add_argument("--offset", type=int, default=0, help="records to skip (for the next page)")
+    p = command(rsub, "show", "show a record you can read, with addenda and disclosures (a view event)",
+                cmd_record_show)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--json", action="store_true", help="print the decrypted record as JSON")
+    p = command(rsub, "history", "who created, viewed, shared, referred or disclosed a record, and when",
+                cmd_record_history)
+    p.add_argument("ref", metavar="REF")
+    p = command(rsub, "submit", "submit your draft: it is signed and never edited again", cmd_record_submit)
+    p.add_argument("ref", metavar="REF")
+    p = command(rsub, "refer", "share with every safeguarding officer and deputy", cmd_record_refer)
+    p.add_argument("ref", metavar="REF")
+    p = command(rsub, "share", "give one need-to-know person access, with the reason", cmd_record_share)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--to", required=True, metavar="NAME")
+    p.add_argument("--reason", required=True, choices=record_schema.SHARE_REASONS)
+    p = command(rsub, "revoke", "remove a reader's access (the record is re-keyed)", cmd_record_revoke)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--from", dest="from_user", required=True, metavar="NAME")
+    p = command(rsub, "addendum", "add a correction or later information (never an edit)", cmd_record_addendum)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--text-file", required=True, metavar="FILE", help="the addendum's text (- for standard input)")
+    p = command(rsub, "disclose", "record information shared outside the vault (police, social care)",
+                cmd_record_disclose)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--to", required=True, metavar="PARTY", help="who it was shared with")
+    p.add_argument("--channel", choices=record_schema.CHANNELS, default="verbal",
+                   help="how (verbal is the policy's default)")
+    p.add_argument("--basis", required=True, metavar="TEXT", help="the lawful basis")
+    p.add_argument("--summary-file", required=True, metavar="FILE", help="the minimal information shared")
+    p.add_argument("--consent", choices=record_schema.CONSENTS, default="not_sought",
+                   help="consent at the time (default: not_sought)")
+
     aud = sub.add_parser("audit", help="export, verify and checkpoint the audit log (auditors, admins)",
                          description="Export, verify and checkpoint the audit log (auditors, admins).",
                          parents=[common])
@@ -325,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="T", help="only events at or after T (ISO 8601, UTC if no offset)")
     p.add_argument("--until", metavar="T", help="only events at or before T")
     p.add_argument("--actor", metavar="U", help="only events by user U")
-    p.add_argument("--record", metavar="ID", help="only events about record ID")
+    p.add_argument("--record", metavar="REF", help="only events about one record (reference or id)")
     p = command(asub, "verify", "check the hash chain, every signature and the checkpoints; exit 0 only if all hold",
                 cmd_audit_verify)
     p.add_argument("--checkpoint", action="append", metavar="FILE",

@@ -113,3 +113,84 @@ class AuditEvent(Base):
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordCounter(Base):
+    """The last reference number used in a year (``IV-2026-0001``)."""
+
+    __tablename__ = "record_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Record(Base):
+    """A disclosure record. Only metadata is plain; ``content`` is AES-256-GCM
+    under the record's own key, which only its readers can unseal."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'submitted')", name="known_status"),
+        Index("ix_records_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    protected: Mapped[bool] = mapped_column()
+    created_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))
+    submitted_at: Mapped[str | None] = mapped_column(String(32))
+    referred_at: Mapped[str | None] = mapped_column(String(32))
+    key_version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Grant(Base):
+    """A record's content key sealed (HPKE) to one reader, or to the recovery key
+    (``user_id`` NULL). A revoked grant keeps its history and loses its key."""
+
+    __tablename__ = "grants"
+    __table_args__ = (Index("ix_grants_user_record", "user_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hpke_suite: Mapped[str] = mapped_column(String(32))
+    key_version: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[str | None] = mapped_column(String(32))
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Addendum(Base):
+    """A later correction or piece of information, encrypted with the record's key."""
+
+    __tablename__ = "addenda"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ExternalDisclosure(Base):
+    """Information shared outside the vault (police, social care): recorded, never sent.
+    The party, lawful basis and summary are encrypted with the record's key."""
+
+    __tablename__ = "external_disclosures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    consent: Mapped[str] = mapped_column(String(16))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

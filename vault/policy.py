@@ -14,9 +14,15 @@ from vault.models import ROLES
 
 ADMIN: Final = "admin"
 AUDITOR: Final = "auditor"
+SAFEGUARDING_TEAM: Final = frozenset({"safeguarding_officer", "deputy_safeguarding_officer"})
+# Who writes records: everyone who hears disclosures. Admins and auditors as such do not.
+WRITERS: Final = frozenset({"staff", "line_manager", *SAFEGUARDING_TEAM})
+# Who may hold a key to a record at all: auditors never read content; admins only if given one.
+READERS: Final = WRITERS | {ADMIN}
 
 # action -> the roles that may perform it
 RULES: Final[dict[str, frozenset[str]]] = {
+    "record.create": WRITERS,
     "user.manage": frozenset({ADMIN}),
     "user.list": frozenset({ADMIN, AUDITOR}),
     "audit.export": frozenset({ADMIN, AUDITOR}),
@@ -25,6 +31,7 @@ RULES: Final[dict[str, frozenset[str]]] = {
 }
 
 _REFUSALS: Final = {
+    "record.create": "Only staff, line managers and the safeguarding team write records.",
     "user.manage": "Only an admin can manage users.",
     "user.list": "Only an admin or an auditor can list users.",
     "audit.export": "Only an auditor or an admin can export the audit log.",
@@ -43,6 +50,11 @@ def require(roles: Iterable[str], action: str) -> None:
     """Raise :class:`AccessDenied` with one sentence unless :func:`allowed`."""
     if not allowed(roles, action):
         raise AccessDenied(_REFUSALS.get(action, "You are not allowed to do that."))
+
+
+def may_read(roles: Iterable[str]) -> bool:
+    """Whether a user with ``roles`` may hold a key to a record (given a grant)."""
+    return not READERS.isdisjoint(roles)
 
 
 def check_roles(roles: Iterable[str]) -> frozenset[str]:

@@ -1,0 +1,540 @@
+"""Use cases on disclosure records: draft, submit, view, addenda, share, refer,
+revoke, external disclosure, history (SPEC §3.2, §4).
+
+Every record has its own random 256-bit content key. Its content, each
+addendum and each external disclosure are AES-256-GCM under that key, with
+associated data binding the kind of item, the record id, the item id and the
+key version, so no ciphertext can be moved to another place. Inside the
+encryption each item is signed (Ed25519) by the person who wrote it. The key is
+sealed with HPKE to every reader and to the organisation's recovery key; a
+reader's access *is* their sealed copy. Revoking a reader re-keys the record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from vault import audit, crypto, policy, record_schema
+from vault.errors import AccessDenied, InvalidInput, TamperDetected
+from vault.models import Addendum, AuditEvent, ExternalDisclosure, Grant, Record, RecordCounter
+
+if TYPE_CHECKING:
+    from vault.directory import Person
+    from vault.session import Session
+
+_REFERENCE = re.compile(r"IV-(\d{4})-(\d{4,})", re.IGNORECASE)
+_SIGNED_LABEL: Final = b"incident-vault/content/v1|"
+_PAGE_MAX: Final = 500
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What a list shows: metadata only, never text (so never a protected subject)."""
+
+    id: int
+    reference: str
+    status: str
+    category: str
+    urgency: str
+    protected: bool
+    author: str
+    created_at: str
+    submitted_at: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A decrypted, signature-checked piece of text: the record, an addendum, a disclosure."""
+
+    id: int
+    author: str
+    at: str
+    body: dict[str, Any]
+    signed: bool
+
+
+@dataclass(frozen=True)
+class RecordView:
+    summary: RecordSummary
+    content: dict[str, Any]
+    signed: bool
+    addenda: list[Item]
+    disclosures: list[Item]
+    readers: list[tuple[str, str, str]]  # (username, reason, granted_at)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    details: dict[str, Any]
+
+
+# --- keys and envelopes -----------------------------------------------------------------
+
+
+def _grant_info(vault_id: str, record_id: int, key_version: int) -> bytes:
+    return f"incident-vault/grant/v1|{vault_id}|{record_id}|{key_version}".encode()
+
+
+def _aad(kind: str, record_id: int, item_id: int, key_version: int) -> bytes:
+    return f"incident-vault/{kind}/v1|{record_id}|{item_id}|{key_version}".encode()
+
+
+def _seal_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
+               body: dict[str, Any], *, sign: bool) -> bytes:
+    inner = audit.canonical_json({"kind": kind, "record_id": record_id, "item_id": item_id,
+                                  "author_id": session.user_id, "at": audit.now_iso(session.vault.clock),
+                                  "body": body})
+    signature = session.sign(crypto.sha256(_SIGNED_LABEL + inner.encode())).hex() if sign else None
+    plain = json.dumps({"inner": inner, "sig": signature}, ensure_ascii=True).encode()
+    return crypto.aead_encrypt(key, plain, _aad(kind, record_id, item_id, key_version))
+
+
+def _open_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
+               blob: bytes) -> Item:
+    try:
+        plain = crypto.aead_decrypt(key, blob, _aad(kind, record_id, item_id, key_version))
+    except crypto.AuthenticationFailed:
+        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate; "
+                             "it was altered or moved.") from None
+    outer = json.loads(plain)
+    inner = json.loads(outer["inner"])
+    if (inner["kind"], inner["record_id"], inner["item_id"]) != (kind, record_id, item_id):
+        raise TamperDetected(f"The {kind} of record {record_id} names another item.")
+    author = session.directory.person(int(inner["author_id"]))
+    signed = outer["sig"] is not None
+    if signed and not crypto.Verifier(author.sign_public).verify(
+            bytes.fromhex(outer["sig"]), crypto.sha256(_SIGNED_LABEL + outer["inner"].encode())):
+        raise TamperDetected(f"The {kind} of record {record_id} is not signed by its author.")
+    return Item(item_id, author.username, str(inner["at"]), dict(inner["body"]), signed)
+
+
+def _reencrypt(old: bytes, new: bytes, kind: str, record_id: int, item_id: int, old_version: int,
+               new_version: int, blob: bytes) -> bytes:
+    """The same signed plaintext under the new key and version (signatures survive a re-key)."""
+    try:
+        plain = crypto.aead_decrypt(old, blob, _aad(kind, record_id, item_id, old_version))
+    except crypto.AuthenticationFailed:
+        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate.") from None
+    return crypto.aead_encrypt(new, plain, _aad(kind, record_id, item_id, new_version))
+
+
+def _seal_to(session: Session, public: bytes, record_id: int, key_version: int, key: bytes) -> bytes:
+    return crypto.hpke_seal(session.directory.hpke_suite, public, key,
+                            _grant_info(session.vault_id, record_id, key_version))
+
+
+# --- lookups --------------------------------------------------------------------------
+
+
+def resolve(conn: Connection, ref: str | int) -> Any:
+    """The record row for a reference (``IV-2026-0001``) or an id; refuses unknown ones."""
+    text = str(ref).strip()
+    if _REFERENCE.fullmatch(text):
+        row = conn.execute(select(Record).where(Record.reference == text.upper())).first()
+    elif text.isdigit():
+        row = conn.execute(select(Record).where(Record.id == int(text))).first()
+    else:
+        raise InvalidInput(f"{text[:40]!r} is not a record reference (like IV-2026-0001) or id.")
+    if row is None:
+        raise AccessDenied(f"Record {text[:40]} does not exist or was not shared with you.")
+    return row
+
+
+def _live_grant(conn: Connection, record_id: int, user_id: int) -> Any:
+    return conn.execute(select(Grant).where(
+        Grant.record_id == record_id, Grant.user_id == user_id,
+        Grant.revoked_at.is_(None), Grant.sealed.is_not(None))).first()
+
+
+def _readable(session: Session, conn: Connection, ref: str | int) -> tuple[Any, Any]:
+    """The record and the session user's live grant, or AccessDenied (same words as unknown)."""
+    row = resolve(conn, ref)
+    grant = _live_grant(conn, row.id, session.user_id)
+    if grant is None or not policy.may_read(session.roles):
+        raise AccessDenied(f"Record {row.reference} does not exist or was not shared with you.")
+    return row, grant
+
+
+def _content_key(session: Session, record: Any, grant: Any) -> bytes:
+    cache_key = (record.id, record.key_version)
+    key = session.content_keys.get(cache_key)
+    if key is None:
+        try:
+            key = crypto.hpke_open(grant.hpke_suite, session.secrets.hpke_private, bytes(grant.sealed),
+                                   _grant_info(session.vault_id, record.id, record.key_version))
+        except crypto.AuthenticationFailed:
+            raise TamperDetected(f"Your key to record {record.reference} does not open; it was altered.") from None
+        session.content_keys[cache_key] = key
+    return key
+
+
+def _summary(session: Session, row: Any) -> RecordSummary:
+    return RecordSummary(row.id, row.reference, row.status, row.category, row.urgency, bool(row.protected),
+                         session.directory.person(row.author_id).username, row.created_at, row.submitted_at)
+
+
+def _next_reference(conn: Connection, now: str) -> str:
+    year = int(now[:4])
+    last = conn.execute(select(RecordCounter.last).where(RecordCounter.year == year)).scalar()
+    if last is None:
+        conn.execute(insert(RecordCounter).values(year=year, last=1))
+        number = 1
+    else:
+        number = int(last) + 1
+        conn.execute(update(RecordCounter).where(RecordCounter.year == year).values(last=number))
+    return f"IV-{year}-{number:04d}"
+
+
+# --- use cases ------------------------------------------------------------------------
+
+
+def create(session: Session, data: Any, *, draft: bool = False) -> str:
+    """Write a record (submitted and signed, or a draft); return its reference."""
+    session.require("record.create")
+    content = record_schema.validate(data)
+    key = crypto.random_bytes(crypto.KEY_SIZE)
+    now = audit.now_iso(session.vault.clock)
+    me = session.directory.person(session.user_id)
+    with session.write() as conn:
+        record_id = int(conn.execute(select(func.coalesce(func.max(Record.id), 0))).scalar_one()) + 1
+        reference = _next_reference(conn, now)
+        blob = _seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
+        conn.execute(insert(Record).values(
+            id=record_id, reference=reference, author_id=session.user_id,
+            status="draft" if draft else "submitted", category=content["category"], urgency=content["urgency"],
+            protected=content["protected"], created_at=now, updated_at=now,
+            submitted_at=None if draft else now, referred_at=None, key_version=1, content=blob))
+        _insert_grants(session, conn, record_id, 1, key, [(me, "author")], now)
+        events = [audit.Event("record.created", record_id=record_id, object=reference, properties={
+            "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
+            "urgency": content["urgency"], "protected": content["protected"]})]
+        if not draft:
+            events.append(audit.Event("record.submitted", record_id=record_id, object=reference,
+                                      properties={"reference": reference}))
+        session.append(conn, events)
+    session.content_keys[(record_id, 1)] = key
+    return reference
+
+
+def _insert_grants(session: Session, conn: Connection, record_id: int, key_version: int, key: bytes,
+                   readers: Sequence[tuple[Person, str]], now: str, *, recovery: bool = True) -> None:
+    rows = [{"record_id": record_id, "user_id": person.user_id, "hpke_suite": session.directory.hpke_suite,
+             "key_version": key_version, "sealed": _seal_to(session, person.hpke_public, record_id, key_version, key),
+             "granted_by": session.user_id, "granted_at": now, "reason": reason}
+            for person, reason in readers]
+    if recovery:
+        rows.append({"record_id": record_id, "user_id": None, "hpke_suite": session.directory.hpke_suite,
+                     "key_version": key_version,
+                     "sealed": _seal_to(session, session.directory.recovery_public, record_id, key_version, key),
+                     "granted_by": session.user_id, "granted_at": now, "reason": "recovery"})
+    conn.execute(insert(Grant), rows)
+
+
+def update_draft(session: Session, ref: str | int, data: Any) -> None:
+    """Replace a draft's content (only its author, only while it is a draft)."""
+    session.require("record.create")
+    content = record_schema.validate(data)
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        _require_own_draft(session, row)
+        key = _content_key(session, row, grant)
+        blob = _seal_body(session, key, "record", row.id, row.id, row.key_version, content, sign=False)
+        conn.execute(update(Record).where(Record.id == row.id).values(
+            content=blob, category=content["category"], urgency=content["urgency"],
+            protected=content["protected"], updated_at=audit.now_iso(session.vault.clock)))
+        session.append(conn, [audit.Event("record.draft_saved", record_id=row.id, object=row.reference,
+                                          properties={"reference": row.reference})])
+
+
+def _require_own_draft(session: Session, row: Any) -> None:
+    if row.status != "draft":
+        raise InvalidInput(f"Record {row.reference} is submitted; it can no longer be changed (add an addendum).")
+    if row.author_id != session.user_id:
+        raise AccessDenied(f"Only the author of draft {row.reference} can change or submit it.")
+
+
+def submit(session: Session, ref: str | int) -> str:
+    """Sign and submit a draft; from now on it is never edited."""
+    session.require("record.create")
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        _require_own_draft(session, row)
+        key = _content_key(session, row, grant)
+        item = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        now = audit.now_iso(session.vault.clock)
+        blob = _seal_body(session, key, "record", row.id, row.id, row.key_version, item.body, sign=True)
+        conn.execute(update(Record).where(Record.id == row.id).values(
+            content=blob, status="submitted", submitted_at=now, updated_at=now))
+        session.append(conn, [audit.Event("record.submitted", record_id=row.id, object=row.reference,
+                                          properties={"reference": row.reference})])
+    return str(row.reference)
+
+
+def list_page(session: Session, *, limit: int = 200, offset: int = 0, status: str | None = None,
+              category: str | None = None, urgency: str | None = None) -> list[RecordSummary]:
+    """One page of the records this user can read, newest first; metadata only."""
+    session.require_ready()
+    if not policy.may_read(session.roles):
+        return []
+    limit = max(1, min(limit, _PAGE_MAX))
+    g, r = Grant.__table__, Record.__table__
+    query = (select(r).join(g, and_(g.c.record_id == r.c.id, g.c.user_id == session.user_id,
+                                    g.c.revoked_at.is_(None)))
+             .order_by(r.c.created_at.desc(), r.c.id.desc()).limit(limit).offset(max(0, offset)))
+    for column, value, choices in ((r.c.status, status, ("draft", "submitted")),
+                                   (r.c.category, category, record_schema.CATEGORIES),
+                                   (r.c.urgency, urgency, record_schema.URGENCIES)):
+        if value is not None:
+            record_schema.check_choice(value, column.name, tuple(choices))
+            query = query.where(column == value)
+    with session.read() as conn:
+        return [_summary(session, row) for row in conn.execute(query)]
+
+
+def view(session: Session, ref: str | int) -> RecordView:
+    """Decrypt a record with its addenda and disclosures; every view is a signed event."""
+    session.require_ready()
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        key = _content_key(session, row, grant)
+        record = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        if row.status == "submitted" and not record.signed:
+            raise TamperDetected(f"Record {row.reference} is marked submitted but its content is not signed.")
+        addenda = [_open_body(session, key, "addendum", row.id, a.id, row.key_version, bytes(a.content))
+                   for a in conn.execute(select(Addendum).where(Addendum.record_id == row.id).order_by(Addendum.id))]
+        disclosures = [
+            _open_body(session, key, "disclosure", row.id, d.id, row.key_version, bytes(d.content))
+            for d in conn.execute(select(ExternalDisclosure).where(ExternalDisclosure.record_id == row.id)
+                                  .order_by(ExternalDisclosure.id))]
+        readers = [(session.directory.person(g.user_id).username, g.reason, g.granted_at)
+                   for g in conn.execute(select(Grant).where(Grant.record_id == row.id, Grant.user_id.is_not(None),
+                                                             Grant.revoked_at.is_(None)).order_by(Grant.id))]
+        session.append(conn, [audit.Event("record.viewed", record_id=row.id, object=row.reference,
+                                          properties={"reference": row.reference})])
+    return RecordView(_summary(session, row), record.body, record.signed, addenda, disclosures, readers)
+
+
+def add_addendum(session: Session, ref: str | int, text: str) -> int:
+    """Add a signed, encrypted addendum (any reader of a submitted record); return its id."""
+    session.require_ready()
+    record_schema.check_text(text, "addendum", required=True)
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        if row.status != "submitted":
+            raise InvalidInput(f"Record {row.reference} is a draft; change the draft instead of adding an addendum.")
+        key = _content_key(session, row, grant)
+        addendum_id = int(conn.execute(select(func.coalesce(func.max(Addendum.id), 0))).scalar_one()) + 1
+        blob = _seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
+        conn.execute(insert(Addendum).values(id=addendum_id, record_id=row.id, author_id=session.user_id,
+                                             created_at=audit.now_iso(session.vault.clock), content=blob))
+        session.append(conn, [audit.Event("record.addendum", record_id=row.id, object=row.reference,
+                                          properties={"reference": row.reference, "addendum_id": addendum_id})])
+    return addendum_id
+
+
+def _share(session: Session, conn: Connection, row: Any, key: bytes, people: Sequence[Person], reason: str,
+           now: str) -> list[Person]:
+    """Seal the key to each person who is not already a reader; return those added."""
+    current = set(conn.execute(select(Grant.user_id).where(
+        Grant.record_id == row.id, Grant.user_id.is_not(None), Grant.revoked_at.is_(None))).scalars())
+    added = [p for p in people if p.user_id not in current]
+    if added:
+        _insert_grants(session, conn, row.id, row.key_version, key, [(p, reason) for p in added], now,
+                       recovery=False)
+    return added
+
+
+def _recipient(session: Session, username: str) -> Person:
+    from vault.keyslots import normalize_username
+
+    person = session.directory.by_name(normalize_username(username))
+    if person.disabled:
+        raise InvalidInput(f"{person.username!r} is disabled and cannot be given a record.")
+    if not policy.may_read(person.roles):
+        raise InvalidInput(f"{person.username!r} holds no role that reads records (auditors never do).")
+    return person
+
+
+def share(session: Session, ref: str | int, to: str, reason: str) -> None:
+    """Give a need-to-know reader access, with the reason (SPEC §4)."""
+    session.require_ready()
+    record_schema.check_choice(reason, "reason", record_schema.SHARE_REASONS)
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        if row.status != "submitted":
+            raise InvalidInput(f"Record {row.reference} is a draft; submit it before sharing it.")
+        person = _recipient(session, to)
+        key = _content_key(session, row, grant)
+        if not _share(session, conn, row, key, [person], reason, audit.now_iso(session.vault.clock)):
+            raise InvalidInput(f"{person.username!r} can already read record {row.reference}.")
+        session.append(conn, [audit.Event("record.shared", record_id=row.id, object=row.reference, properties={
+            "reference": row.reference, "to": person.user_id, "to_username": person.username, "reason": reason})])
+
+
+def refer(session: Session, ref: str | int) -> list[str]:
+    """Share with every active safeguarding officer and deputy at once; return who was added."""
+    session.require_ready()
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        if row.status != "submitted":
+            raise InvalidInput(f"Record {row.reference} is a draft; submit it before referring it.")
+        team = session.directory.active_with_any_role(policy.SAFEGUARDING_TEAM)
+        if not team:
+            raise InvalidInput("There is no active safeguarding officer or deputy to refer to.")
+        now = audit.now_iso(session.vault.clock)
+        added = _share(session, conn, row, _content_key(session, row, grant), team, "referral", now)
+        conn.execute(update(Record).where(Record.id == row.id).values(referred_at=row.referred_at or now))
+        session.append(conn, [audit.Event("record.referred", record_id=row.id, object=row.reference, properties={
+            "reference": row.reference, "to": [p.user_id for p in team], "added": [p.user_id for p in added]})])
+    return [p.username for p in added]
+
+
+def revoke(session: Session, ref: str | int, from_user: str) -> None:
+    """Remove a reader: a new content key, everything re-encrypted, re-sealed to the rest."""
+    session.require_ready()
+    from vault.keyslots import normalize_username
+
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        if not (row.author_id == session.user_id or policy.SAFEGUARDING_TEAM & session.roles):
+            raise AccessDenied("Only the record's author or the safeguarding team can revoke access.")
+        person = session.directory.by_name(normalize_username(from_user))
+        if person.user_id == row.author_id:
+            raise InvalidInput("The author's access to their own record cannot be revoked.")
+        target = _live_grant(conn, row.id, person.user_id)
+        if target is None:
+            raise InvalidInput(f"{person.username!r} cannot read record {row.reference}.")
+        old_key, old_version = _content_key(session, row, grant), row.key_version
+        new_key, new_version = crypto.random_bytes(crypto.KEY_SIZE), row.key_version + 1
+        now = audit.now_iso(session.vault.clock)
+        conn.execute(update(Record).where(Record.id == row.id).values(
+            key_version=new_version, updated_at=now,
+            content=_reencrypt(old_key, new_key, "record", row.id, row.id, old_version, new_version,
+                               bytes(row.content))))
+        for table, kind in ((Addendum, "addendum"), (ExternalDisclosure, "disclosure")):
+            for item in conn.execute(select(table.id, table.content).where(table.record_id == row.id)).all():
+                conn.execute(update(table).where(table.id == item.id).values(content=_reencrypt(
+                    old_key, new_key, kind, row.id, item.id, old_version, new_version, bytes(item.content))))
+        conn.execute(update(Grant).where(Grant.id == target.id).values(
+            sealed=None, revoked_at=now, revoked_by=session.user_id))
+        for g in conn.execute(select(Grant).where(Grant.record_id == row.id, Grant.revoked_at.is_(None))).all():
+            public = (session.directory.recovery_public if g.user_id is None
+                      else session.directory.person(g.user_id).hpke_public)
+            conn.execute(update(Grant).where(Grant.id == g.id).values(
+                key_version=new_version, sealed=_seal_to(session, public, row.id, new_version, new_key)))
+        session.append(conn, [audit.Event("record.revoked", record_id=row.id, object=row.reference, properties={
+            "reference": row.reference, "from": person.user_id, "from_username": person.username,
+            "key_version": new_version})])
+    session.content_keys.pop((row.id, old_version), None)
+    session.content_keys[(row.id, new_version)] = new_key
+
+
+def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: str, summary: str,
+             consent: str) -> int:
+    """Record information shared outside the vault (the vault itself sends nothing)."""
+    session.require_ready()
+    record_schema.check_choice(channel, "channel", record_schema.CHANNELS)
+    record_schema.check_choice(consent, "consent", record_schema.CONSENTS)
+    record_schema.check_text(to, "to", limit=record_schema.MAX_SHORT_CHARS, required=True)
+    record_schema.check_text(basis, "basis", limit=record_schema.MAX_SHORT_CHARS, required=True)
+    record_schema.check_text(summary, "summary", required=True)
+    with session.write() as conn:
+        row, grant = _readable(session, conn, ref)
+        if row.status != "submitted":
+            raise InvalidInput(f"Record {row.reference} is a draft; submit it before recording a disclosure.")
+        key = _content_key(session, row, grant)
+        disclosure_id = int(conn.execute(select(func.coalesce(func.max(ExternalDisclosure.id), 0))).scalar_one()) + 1
+        body = {"to": to, "channel": channel, "basis": basis, "summary": summary, "consent": consent}
+        blob = _seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
+        conn.execute(insert(ExternalDisclosure).values(
+            id=disclosure_id, record_id=row.id, actor_id=session.user_id,
+            created_at=audit.now_iso(session.vault.clock), channel=channel, consent=consent, content=blob))
+        session.append(conn, [audit.Event("record.disclosed", record_id=row.id, object=row.reference, properties={
+            "reference": row.reference, "disclosure_id": disclosure_id, "channel": channel, "consent": consent})])
+    return disclosure_id
+
+
+def history(session: Session, ref: str | int) -> list[HistoryEntry]:
+    """A record's own trail, for its readers: who created, viewed, shared… and when. Never content."""
+    session.require_ready()
+    t = AuditEvent.__table__
+    with session.read() as conn:
+        row, _grant = _readable(session, conn, ref)
+        rows = conn.execute(select(t.c.seq, t.c.at, t.c.actor_id, t.c.action, t.c.properties)
+                            .where(t.c.record_id == row.id).order_by(t.c.seq)).all()
+    return [HistoryEntry(r.seq, r.at, session.directory.person(r.actor_id).username, r.action,
+                         json.loads(r.properties)) for r in rows]
+
+
+def record_id_for(session: Session, ref: str | int) -> int:
+    """The id behind a reference, for filters (no access needed: ids are not content)."""
+    with session.read() as conn:
+        return int(resolve(conn, ref).id)
+
+
+def local_time(iso: str | None) -> str:
+    """A stored UTC time shown in the machine's local time zone."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+
+_LABELS: Final = (
+    ("occurred_at", "When it happened"), ("location", "Where"), ("present", "Who was present"),
+    ("subject", "Who it is about"), ("own_words", "Their own words (verbatim)"),
+    ("questions_asked", "Questions asked"), ("observations", "What was seen and heard"),
+    ("actions", "What was done"), ("concerns", "Concerns or opinion (the writer's, not fact)"),
+    ("wishes", "What they want to happen"),
+)
+
+
+def render_text(view: RecordView) -> str:
+    """A record as plain text for the command line."""
+    s, c = view.summary, view.content
+    lines = [f"{s.reference}  {s.status}  {s.category}  {s.urgency}{'  PROTECTED' if s.protected else ''}",
+             f"Written by {s.author} on {local_time(s.created_at)}"
+             + (f", submitted {local_time(s.submitted_at)} (signed)" if s.submitted_at else " (draft)")]
+    for key, label in _LABELS:
+        if c.get(key):
+            lines += ["", f"{label}:", *("  " + line for line in str(c[key]).splitlines())]
+    consent = c["consent"].replace("_", " ") + (f" ({c['consent_reason']})" if c.get("consent_reason") else "")
+    lines += ["", f"Limits of confidentiality explained: {'yes' if c['confidentiality_explained'] else 'no'}",
+              f"Consent to share: {consent}"]
+    for a in view.addenda:
+        lines += ["", f"Addendum {a.id} by {a.author}, {local_time(a.at)}:",
+                  *("  " + line for line in a.body["text"].splitlines())]
+    for d in view.disclosures:
+        b = d.body
+        lines += ["", f"External disclosure {d.id} by {d.author}, {local_time(d.at)}: to {b['to']} "
+                      f"({b['channel']}; basis: {b['basis']}; consent: {b['consent'].replace('_', ' ')})",
+                  *("  " + line for line in b["summary"].splitlines())]
+    lines += ["", "Readers: " + ", ".join(f"{u} ({why.replace('_', ' ')})" for u, why, _at in view.readers)]
+    return "\n".join(lines)
+
+
+def describe_event(entry: HistoryEntry) -> str:
+    """The content-free details of a history entry, in words."""
+    d = entry.details
+    if entry.action == "record.shared":
+        return f"with {d.get('to_username')} ({str(d.get('reason', '')).replace('_', ' ')})"
+    if entry.action == "record.revoked":
+        return f"from {d.get('from_username')}"
+    if entry.action == "record.disclosed":
+        return f"{d.get('channel')}, consent {str(d.get('consent', '')).replace('_', ' ')}"
+    if entry.action == "record.addendum":
+        return f"addendum {d.get('addendum_id')}"
+    if entry.action == "record.referred":
+        return f"{len(d.get('added', []))} newly shared"
+    return ""
