@@ -214,8 +214,8 @@ def _progress(label: str) -> Callable[[int, int], None]:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from vault.fsutil import atomic_writer
 
+    record = args.record
     with _unlock(args, Secrets(args.password_stdin)) as session:
-        record = records.record_id_for(session, args.record) if args.record is not None else None
         if args.out:
             with atomic_writer(Path(args.out)) as fh:
                 count, cp = session.audit_export(fh, args.format, since=args.since, until=args.until,

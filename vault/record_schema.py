@@ -82,7 +82,7 @@ def validate(data: Any) -> dict[str, Any]:
     """Return the complete, checked content of a record (defaults filled in)."""
     if not isinstance(data, dict):
         raise InvalidInput("A record must be a JSON object.")
-    unknown = sorted(k for k in data if k not in FIELDS)
+    unknown = sorted((k for k in data if k not in FIELDS), key=str)
     if unknown:
         raise InvalidInput(f"The field {str(unknown[0])[:60]!r} is not part of a record.")
     for field in REQUIRED:

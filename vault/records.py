@@ -162,7 +162,9 @@ def _readable(session: Session, conn: Connection, ref: str | int) -> tuple[Any, 
     row = resolve(conn, ref)
     grant = _live_grant(conn, row.id, session.user_id)
     if grant is None or not policy.may_read(session.roles):
-        raise AccessDenied(f"Record {row.reference} does not exist or was not shared with you.")
+        # The caller's own words, exactly as for a reference that does not exist:
+        # the refusal must not reveal that a record exists, nor its reference.
+        raise AccessDenied(f"Record {str(ref).strip()[:40]} does not exist or was not shared with you.")
     return row, grant
 
 

@@ -462,7 +462,7 @@ class Session:
         return audit.verify(self.engine, self.vault_id, checkpoints, **kwargs)
 
     def audit_export(self, out: IO[str], fmt: str, *, since: str | None = None, until: str | None = None,
-                     actor: str | None = None, record: int | None = None,
+                     actor: str | None = None, record: str | int | None = None,
                      progress: Callable[[int], None] | None = None,
                      cancelled: Callable[[], bool] | None = None) -> tuple[int, audit.Checkpoint]:
         """Export the log (filtered) to ``out``; the export itself is logged first,
@@ -470,6 +470,11 @@ class Session:
         self.require("audit.export")
         if fmt not in ("csv", "jsonl"):
             raise InvalidInput("The export format must be csv or jsonl.")
+        record_id = None
+        if record is not None:
+            from vault import records
+
+            record_id = records.record_id_for(self, record)
         actor_id = None
         if actor is not None:
             with self.read() as conn:
@@ -480,7 +485,7 @@ class Session:
         filt = audit.ExportFilter(
             since=audit.parse_time(since) if since else None,
             until=audit.parse_time(until, end=True) if until else None,
-            actor_id=actor_id, record_id=record,
+            actor_id=actor_id, record_id=record_id,
         )
         with self.write() as conn:
             [(seq, digest)] = self.append(conn, [audit.Event("audit.exported", properties={
