@@ -499,9 +499,13 @@ def _write_csv(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
     buf = io.StringIO()
     count = 0
     for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
+        if _plain(at + action + (obj or "")):
+            fields = at, action, obj or ""
+        else:
+            fields = _csv(at), _csv(action), _csv(obj)
         buf.write(
-            f'{seq},{_csv(at)},{actors.get(actor_id, "")},{actor_id},{_csv(action)},'
-            f'{"" if record_id is None else record_id},{_csv(obj)},{_csv(props)},'
+            f'{seq},{fields[0]},{actors.get(actor_id, "")},{actor_id},{fields[1]},'
+            f'{"" if record_id is None else record_id},{fields[2]},{_csv(props)},'
             f"{prev_hash.hex()},{digest.hex()},{signature.hex()}\n"
         )
         count += 1
@@ -528,11 +532,16 @@ def _write_jsonl(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
     buf = io.StringIO()
     count = 0
     for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-        # ``properties`` is already canonical JSON, covered by the event's hash.
+        # ``properties`` is already canonical JSON, covered by the event's hash. The
+        # three short text columns are checked together: one test instead of three.
+        if _plain(at + action + (obj or "")):
+            fields = f'"{at}"', f'"{action}"', "null" if obj is None else f'"{obj}"'
+        else:
+            fields = _js(at), _js(action), _js(obj)
         buf.write(
-            f'{{"seq":{seq},"at":{_js(at)},"actor":{actors.get(actor_id, "null")},"actor_id":{actor_id},'
-            f'"action":{_js(action)},"record_id":{"null" if record_id is None else record_id},'
-            f'"object":{_js(obj)},"properties":{props},"prev_hash":"{prev_hash.hex()}",'
+            f'{{"seq":{seq},"at":{fields[0]},"actor":{actors.get(actor_id, "null")},"actor_id":{actor_id},'
+            f'"action":{fields[1]},"record_id":{"null" if record_id is None else record_id},'
+            f'"object":{fields[2]},"properties":{props},"prev_hash":"{prev_hash.hex()}",'
             f'"hash":"{digest.hex()}","signature":"{signature.hex()}"}}\n'
         )
         count += 1
@@ -544,11 +553,17 @@ def _write_jsonl(out: IO[str], rows: Iterable[Any], names: Mapping[int, str],
     return count
 
 
+def _plain(text: str) -> bool:
+    """True when ``text`` can stand inside a JSON string or a CSV field as it is."""
+    return (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+            and "," not in text)
+
+
 def _js(value: str | None) -> str:
     """A JSON string literal; the common plain-ASCII case without calling json."""
     if value is None:
         return "null"
-    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+    if _plain(value):
         return f'"{value}"'
     return json.dumps(value, ensure_ascii=True)
 
