@@ -108,7 +108,12 @@ def _unlock(args: argparse.Namespace, secrets: Secrets) -> Session:
     """Unlock as the acting user. A one-time password unlocks, but every
     session method but a password change refuses until it is changed."""
     username = _user(args)
-    return _vault(args).unlock(username, secrets.ask(f"Password for {username}"))
+    session = _vault(args).unlock(username, secrets.ask(f"Password for {username}"))
+    problems = session.directory.problems
+    if problems:
+        _info(f"incident-vault: warning: {len(problems)} audit event(s) recording users do not verify and "
+              "were ignored; ask an auditor to run audit verify.")
+    return session
 
 
 def cmd_init(args: argparse.Namespace) -> int:

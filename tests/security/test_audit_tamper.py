@@ -261,7 +261,7 @@ def _append_as(session: Session, signer: crypto.Signer, actor_id: int, event: au
 
 
 @pytest.mark.parametrize("claimed_actor", ["bob_himself", "alice"])
-def test_forged_user_added_by_a_non_admin(log: Log, tmp_path: Path, claimed_actor: str) -> None:
+def test_forged_user_added_by_a_non_admin(log: Log, tmp_path: Path, cli: Any, claimed_actor: str) -> None:
     tpl = log.template
     d = tpl.copy_to(tmp_path / "vault")
     puppet = crypto.Signer(crypto.Signer.generate_raw())
@@ -274,6 +274,12 @@ def test_forged_user_added_by_a_non_admin(log: Log, tmp_path: Path, claimed_acto
         _append_as(bob, puppet, 99, audit.Event("test.puppet"))
     with tpl.unlock(d, ADMIN) as alice:
         assert_caught(alice.audit_verify(), forged)
+        # The puppet is not trusted: nothing can be sealed to it, and the problem is noted.
+        assert 99 not in alice.directory.people
+        assert any(f"event {forged}," in p for p in alice.directory.problems)
+    listed = cli("user", "list", "--vault", str(d), "--user", ADMIN, "--password-stdin",
+                 stdin=tpl.passwords[ADMIN] + "\n")
+    assert listed.code == 0 and "warning: 1 audit event(s) recording users do not verify" in listed.err
 
 
 def test_key_swapped_in_the_users_table_does_not_verify(insider: Session) -> None:
