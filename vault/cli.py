@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from vault import __version__, crypto, record_schema, records
+from vault import __version__, crypto
 from vault.errors import InvalidInput, VaultError
 from vault.hardening import harden_process
 from vault.models import ROLES
@@ -80,11 +79,11 @@ class Secrets:
         return value
 
 
-def _out(text: str = "") -> None:
+def out(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _info(text: str) -> None:
+def info(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
@@ -104,14 +103,14 @@ def _user(args: argparse.Namespace) -> str:
     return str(name)
 
 
-def _unlock(args: argparse.Namespace, secrets: Secrets) -> Session:
+def unlock(args: argparse.Namespace, secrets: Secrets) -> Session:
     """Unlock as the acting user. A one-time password unlocks, but every
     session method but a password change refuses until it is changed."""
     username = _user(args)
     session = _vault(args).unlock(username, secrets.ask(f"Password for {username}"))
     problems = session.directory.problems
     if problems:
-        _info(f"incident-vault: warning: {len(problems)} audit event(s) recording users do not verify and "
+        info(f"incident-vault: warning: {len(problems)} audit event(s) recording users do not verify and "
               "were ignored; ask an auditor to run audit verify.")
     return session
 
@@ -123,45 +122,45 @@ def cmd_init(args: argparse.Namespace) -> int:
     password = secrets.ask(f"New password for {args.admin}", confirm=True)
     vault, code = Vault.init(args.vault, args.admin, password, roles=args.role or (),
                              post_quantum=args.post_quantum, argon2=argon2_from_env())
-    _out(f"Vault created in {vault.directory} with admin {args.admin.strip().lower()}.")
-    _out("Recovery code: shown once. Write it down for the trustees' safe; it resets forgotten passwords.")
-    _out(code)
+    out(f"Vault created in {vault.directory} with admin {args.admin.strip().lower()}.")
+    out("Recovery code: shown once. Write it down for the trustees' safe; it resets forgotten passwords.")
+    out(code)
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
+    with unlock(args, Secrets(args.password_stdin)) as session:
         password = session.add_user(args.name, args.role)
-    _out(f"Added {args.name.strip().lower()} ({', '.join(sorted(set(args.role)))}). "
+    out(f"Added {args.name.strip().lower()} ({', '.join(sorted(set(args.role)))}). "
          "One-time password (give it to them privately; they must change it at first use):")
-    _out(password)
+    out(password)
     return 0
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
+    with unlock(args, Secrets(args.password_stdin)) as session:
         users = session.list_users()
     width = max((len(u.username) for u in users), default=8)
     for u in users:
         status = "active" if u.active else f"disabled {u.disabled_at[:10] if u.disabled_at else ''}"
-        _out(f"{u.username:<{width}}  {status:<19}  {', '.join(u.roles)}")
+        out(f"{u.username:<{width}}  {status:<19}  {', '.join(u.roles)}")
     return 0
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
+    with unlock(args, Secrets(args.password_stdin)) as session:
         session.disable_user(args.name)
-    _out(f"Disabled {args.name.strip().lower()}: they can no longer unlock the vault.")
+    out(f"Disabled {args.name.strip().lower()}: they can no longer unlock the vault.")
     return 0
 
 
 def cmd_user_reset(args: argparse.Namespace) -> int:
     secrets = Secrets(args.password_stdin)
-    with _unlock(args, secrets) as session:
+    with unlock(args, secrets) as session:
         code = secrets.ask("Recovery code")
         password = session.reset_user(args.name, code)
-    _out(f"Reset {args.name.strip().lower()}. New one-time password (they must change it at first use):")
-    _out(password)
+    out(f"Reset {args.name.strip().lower()}. New one-time password (they must change it at first use):")
+    out(password)
     return 0
 
 
@@ -173,14 +172,14 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     with vault.unlock(username, current) as session:
         new = secrets.ask("New password", confirm=True)
         session.change_password(current, new)
-    _out(f"Password changed for {username.strip().lower()}.")
+    out(f"Password changed for {username.strip().lower()}.")
     return 0
 
 
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
+    with unlock(args, Secrets(args.password_stdin)) as session:
         cp = session.audit_checkpoint()
-    _out(cp.to_json())
+    out(cp.to_json())
     return 0
 
 
@@ -194,10 +193,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError):
             raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
         checkpoints.append(Checkpoint.from_json(_last_json_line(text)))
-    with _unlock(args, Secrets(args.password_stdin)) as session:
+    with unlock(args, Secrets(args.password_stdin)) as session:
         progress = _progress("Verified") if sys.stderr.isatty() else None
         result = session.audit_verify(checkpoints, progress=progress)
-    _out(result.sentence())
+    out(result.sentence())
     return 0 if result.ok else EXIT_ERROR
 
 
@@ -220,7 +219,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     from vault.fsutil import atomic_writer
 
     record = args.record
-    with _unlock(args, Secrets(args.password_stdin)) as session:
+    with unlock(args, Secrets(args.password_stdin)) as session:
         if args.out:
             with atomic_writer(Path(args.out)) as fh:
                 count, cp = session.audit_export(fh, args.format, since=args.since, until=args.until,
@@ -228,126 +227,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
         else:
             count, cp = session.audit_export(sys.stdout, args.format, since=args.since, until=args.until,
                                              actor=args.actor, record=record)
-    _info(f"Exported {count} events; checkpoint at event {cp.seq}, head {cp.head.hex()}.")
-    return 0
-
-
-def _read_input(path: str, what: str) -> bytes:
-    """A file's bytes, or the rest of standard input for ``-``."""
-    if path == "-":
-        try:
-            return sys.stdin.read().encode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"{what} on standard input is not UTF-8 text.") from None
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(record_schema.MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"{what} {path} cannot be read ({exc.strerror}).") from None
-
-
-def _read_text(path: str, what: str) -> str:
-    data = _read_input(path, what)
-    if len(data) > record_schema.MAX_INPUT_BYTES:
-        raise InvalidInput(f"{what} is larger than 1 MB; it was refused.")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{what} is not UTF-8 text.") from None
-
-
-def cmd_record_new(args: argparse.Namespace) -> int:
-    secrets = Secrets(args.password_stdin)
-    with _unlock(args, secrets) as session:
-        data = record_schema.parse_json_bytes(_read_input(args.from_json, "The record file"))
-        reference = session.create_record(data, draft=args.draft)
-    _out(f"Saved draft {reference}." if args.draft else f"Submitted {reference}; it is now signed and permanent.")
-    _out(reference)
-    return 0
-
-
-def cmd_record_list(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        page = session.list_records(limit=args.limit, offset=args.offset, status=args.status,
-                                    category=args.category, urgency=args.urgency)
-    for r in page:
-        flag = "protected" if r.protected else ""
-        _out(f"{r.reference:<14} {r.status:<9} {r.category:<14} {r.urgency:<10} "
-             f"{records.local_time(r.created_at):<16} {r.author:<12} {flag}".rstrip())
-    if not page:
-        _info("No records to show.")
-    return 0
-
-
-def cmd_record_show(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        view = session.view_record(args.ref)
-    if args.json:
-        _out(json.dumps({"reference": view.summary.reference, "status": view.summary.status,
-                         "author": view.summary.author, "created_at": view.summary.created_at,
-                         "submitted_at": view.summary.submitted_at, "content": view.content,
-                         "addenda": [{"author": a.author, "at": a.at, "text": a.body["text"]} for a in view.addenda],
-                         "disclosures": [{"author": d.author, "at": d.at, **d.body} for d in view.disclosures],
-                         "readers": [{"username": u, "reason": why, "since": at} for u, why, at in view.readers]},
-                        ensure_ascii=False, indent=2))
-    else:
-        _out(records.render_text(view))
-    return 0
-
-
-def cmd_record_history(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        entries = session.record_history(args.ref)
-    for e in entries:
-        _out(f"{e.seq:>7}  {records.local_time(e.at)}  {e.actor:<12} {e.action:<18} {records.describe_event(e)}"
-             .rstrip())
-    return 0
-
-
-def cmd_record_submit(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        reference = session.submit_record(args.ref)
-    _out(f"Submitted {reference}; it is now signed and permanent.")
-    return 0
-
-
-def cmd_record_refer(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        added = session.refer_record(args.ref)
-    _out(f"Referred to the safeguarding team{': now shared with ' + ', '.join(added) if added else ''}.")
-    return 0
-
-
-def cmd_record_share(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        session.share_record(args.ref, args.to, args.reason)
-    _out(f"Shared with {args.to.strip().lower()} ({args.reason.replace('_', ' ')}). "
-         "Share only the minimum, only with those who need to know.")
-    return 0
-
-
-def cmd_record_revoke(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        session.revoke_record(args.ref, args.from_user)
-    _out(f"Revoked {args.from_user.strip().lower()}'s access: the record has a new key. "
-         "What they already read or copied cannot be taken back.")
-    return 0
-
-
-def cmd_record_addendum(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        text = _read_text(args.text_file, "The addendum file")
-        number = session.add_addendum(args.ref, text)
-    _out(f"Addendum {number} added.")
-    return 0
-
-
-def cmd_record_disclose(args: argparse.Namespace) -> int:
-    with _unlock(args, Secrets(args.password_stdin)) as session:
-        summary = _read_text(args.summary_file, "The summary file")
-        number = session.disclose_record(args.ref, to=args.to, channel=args.channel, basis=args.basis,
-                                         summary=summary, consent=args.consent)
-    _out(f"External disclosure {number} recorded (the vault sends nothing itself).")
+    info(f"Exported {count} events; checkpoint at event {cp.seq}, head {cp.head.hex()}.")
     return 0
 
 
@@ -356,14 +236,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     directory = Path(tempfile.mkdtemp(prefix="incident-vault-demo-"))
     users = create_demo(directory)
-    _out(f"Demo vault: {directory}")
-    _out("Demo users (for trying things out only):")
+    out(f"Demo vault: {directory}")
+    out("Demo users (for trying things out only):")
     for name, roles, password in users:
-        _out(f"  {name:<8} {password}  {', '.join(roles)}")
-    _out("The terminal UI is not built yet; try for example:")
-    _out(f"  echo '{users[-1][2]}' | incident-vault --vault {directory} --user {users[-1][0]} "
+        out(f"  {name:<8} {password}  {', '.join(roles)}")
+    out("The terminal UI is not built yet; try for example:")
+    out(f"  echo '{users[-1][2]}' | incident-vault --vault {directory} --user {users[-1][0]} "
          "--password-stdin audit verify")
-    _out(str(directory))
+    out(str(directory))
     return 0
 
 
@@ -374,7 +254,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one sentence (exit 2), no usage dump."""
 
     def error(self, message: str) -> NoReturn:
@@ -383,7 +263,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--vault", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                         help="the vault directory (default: $INCIDENT_VAULT_DIR or the user data directory)")
     common.add_argument("--user", default=argparse.SUPPRESS, metavar="NAME",
@@ -391,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--password-stdin", action="store_true", default=argparse.SUPPRESS,
                         help="read passwords and codes from standard input, one per line")
 
-    parser = _Parser(
+    parser = Parser(
         prog="incident-vault",
         description="A secure, encrypted vault for the factual record of a disclosure. "
                     "With no command, opens the terminal UI.",
@@ -399,10 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"incident-vault {__version__}")
     parser.set_defaults(func=cmd_tui)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
 
-    def command(parent: argparse._SubParsersAction[_Parser], name: str, help_: str,
-                func: Callable[[argparse.Namespace], int]) -> _Parser:
+    def command(parent: argparse._SubParsersAction[Parser], name: str, help_: str,
+                func: Callable[[argparse.Namespace], int]) -> Parser:
         p = parent.add_parser(name, help=help_, description=help_, parents=[common])
         p.set_defaults(func=func)
         return p
@@ -418,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = sub.add_parser("user", help="manage users (admins)", description="Manage users (admins).",
                           parents=[common])
-    user.set_defaults(func=lambda _a: _usage(user))
-    usub = user.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    user.set_defaults(func=lambda _a: usage(user))
+    usub = user.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     p = command(usub, "add", "add a user; prints a one-time password (last line)", cmd_user_add)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--role", action="append", required=True, choices=ROLES, metavar="ROLE",
@@ -433,56 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     command(sub, "passwd", "change your password (current, then new)", cmd_passwd)
 
-    rec = sub.add_parser("record", help="write, read and share disclosure records",
-                         description="Write, read and share disclosure records.", parents=[common])
-    rec.set_defaults(func=lambda _a: _usage(rec))
-    rsub = rec.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
-    p = command(rsub, "new", "write a record from its JSON form; prints its reference (last line)", cmd_record_new)
-    p.add_argument("--from-json", required=True, metavar="FILE", help="the record as JSON (- for standard input)")
-    p.add_argument("--draft", action="store_true", help="save as a draft instead of submitting it")
-    p = command(rsub, "list", "list the records you can read, newest first (metadata only)", cmd_record_list)
-    p.add_argument("--status", choices=("draft", "submitted"))
-    p.add_argument("--category", choices=record_schema.CATEGORIES)
-    p.add_argument("--urgency", choices=record_schema.URGENCIES)
-    p.add_argument("--limit", type=int, default=200, help="records per page (at most 500; default 200)")
-    p.add_argument("--offset", type=int, default=0, help="records to skip (for the next page)")
-    p = command(rsub, "show", "show a record you can read, with addenda and disclosures (a view event)",
-                cmd_record_show)
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--json", action="store_true", help="print the decrypted record as JSON")
-    p = command(rsub, "history", "who created, viewed, shared, referred or disclosed a record, and when",
-                cmd_record_history)
-    p.add_argument("ref", metavar="REF")
-    p = command(rsub, "submit", "submit your draft: it is signed and never edited again", cmd_record_submit)
-    p.add_argument("ref", metavar="REF")
-    p = command(rsub, "refer", "share with every safeguarding officer and deputy", cmd_record_refer)
-    p.add_argument("ref", metavar="REF")
-    p = command(rsub, "share", "give one need-to-know person access, with the reason", cmd_record_share)
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--to", required=True, metavar="NAME")
-    p.add_argument("--reason", required=True, choices=record_schema.SHARE_REASONS)
-    p = command(rsub, "revoke", "remove a reader's access (the record is re-keyed)", cmd_record_revoke)
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--from", dest="from_user", required=True, metavar="NAME")
-    p = command(rsub, "addendum", "add a correction or later information (never an edit)", cmd_record_addendum)
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--text-file", required=True, metavar="FILE", help="the addendum's text (- for standard input)")
-    p = command(rsub, "disclose", "record information shared outside the vault (police, social care)",
-                cmd_record_disclose)
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--to", required=True, metavar="PARTY", help="who it was shared with")
-    p.add_argument("--channel", choices=record_schema.CHANNELS, default="verbal",
-                   help="how (verbal is the policy's default)")
-    p.add_argument("--basis", required=True, metavar="TEXT", help="the lawful basis")
-    p.add_argument("--summary-file", required=True, metavar="FILE", help="the minimal information shared")
-    p.add_argument("--consent", choices=record_schema.CONSENTS, default="not_sought",
-                   help="consent at the time (default: not_sought)")
+    from vault import cli_records  # it builds on this module's helpers
+
+    cli_records.add_commands(sub, common, command)
 
     aud = sub.add_parser("audit", help="export, verify and checkpoint the audit log (auditors, admins)",
                          description="Export, verify and checkpoint the audit log (auditors, admins).",
                          parents=[common])
-    aud.set_defaults(func=lambda _a: _usage(aud))
-    asub = aud.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    aud.set_defaults(func=lambda _a: usage(aud))
+    asub = aud.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     p = command(asub, "export", "export the log as CSV or JSON Lines, ending with the head checkpoint",
                 cmd_audit_export)
     p.add_argument("--format", required=True, choices=("csv", "jsonl"))
@@ -499,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
+def usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return EXIT_USAGE
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from vault import crypto
 
@@ -40,31 +40,24 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, whole.
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, whole."""
+    with _atomic(path, binary=True) as fh:
+        fh.write(data)
 
-    Temp file in the same directory (0600), fsync, rename over, fsync the directory.
-    """
-    tmp = path.with_name(f".{path.name}.{crypto.random_bytes(6).hex()}.tmp")
-    fd = private_open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-    try:
-        with os.fdopen(fd, "wb", closefd=True) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+
+def atomic_writer(path: Path) -> contextlib.AbstractContextManager[IO[str]]:
+    """A text file (0600) that appears at ``path`` only if the block completes."""
+    return _atomic(path, binary=False)
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[str]]:
-    """A text file (0600) that appears at ``path`` only if the block completes."""
+def _atomic(path: Path, *, binary: bool) -> Iterator[IO[Any]]:
+    """Temp file in the same directory (0600), fsync, rename over, fsync the directory."""
     tmp = path.with_name(f".{path.name}.{crypto.random_bytes(6).hex()}.tmp")
     fd = private_open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh: IO[Any] = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, and_, func, insert, select, update
@@ -186,6 +185,12 @@ def _summary(session: Session, row: Any) -> RecordSummary:
                          session.directory.person(row.author_id).username, row.created_at, row.submitted_at)
 
 
+def _next_id(conn: Connection, column: Any) -> int:
+    """The next id, chosen inside the write transaction (which holds SQLite's write
+    lock), because the associated data of the encryption binds it before the insert."""
+    return int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
+
+
 def _next_reference(conn: Connection, now: str) -> str:
     year = int(now[:4])
     last = conn.execute(select(RecordCounter.last).where(RecordCounter.year == year)).scalar()
@@ -209,7 +214,7 @@ def create(session: Session, data: Any, *, draft: bool = False) -> str:
     now = audit.now_iso(session.vault.clock)
     me = session.directory.person(session.user_id)
     with session.write() as conn:
-        record_id = int(conn.execute(select(func.coalesce(func.max(Record.id), 0))).scalar_one()) + 1
+        record_id = _next_id(conn, Record.id)
         reference = _next_reference(conn, now)
         blob = _seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
         conn.execute(insert(Record).values(
@@ -336,7 +341,7 @@ def add_addendum(session: Session, ref: str | int, text: str) -> int:
         if row.status != "submitted":
             raise InvalidInput(f"Record {row.reference} is a draft; change the draft instead of adding an addendum.")
         key = _content_key(session, row, grant)
-        addendum_id = int(conn.execute(select(func.coalesce(func.max(Addendum.id), 0))).scalar_one()) + 1
+        addendum_id = _next_id(conn, Addendum.id)
         blob = _seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
         conn.execute(insert(Addendum).values(id=addendum_id, record_id=row.id, author_id=session.user_id,
                                              created_at=audit.now_iso(session.vault.clock), content=blob))
@@ -456,7 +461,7 @@ def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: 
         if row.status != "submitted":
             raise InvalidInput(f"Record {row.reference} is a draft; submit it before recording a disclosure.")
         key = _content_key(session, row, grant)
-        disclosure_id = int(conn.execute(select(func.coalesce(func.max(ExternalDisclosure.id), 0))).scalar_one()) + 1
+        disclosure_id = _next_id(conn, ExternalDisclosure.id)
         body = {"to": to, "channel": channel, "basis": basis, "summary": summary, "consent": consent}
         blob = _seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
         conn.execute(insert(ExternalDisclosure).values(
@@ -483,60 +488,3 @@ def record_id_for(session: Session, ref: str | int) -> int:
     """The id behind a reference, for filters (no access needed: ids are not content)."""
     with session.read() as conn:
         return int(resolve(conn, ref).id)
-
-
-def local_time(iso: str | None) -> str:
-    """A stored UTC time shown in the machine's local time zone."""
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-
-_LABELS: Final = (
-    ("occurred_at", "When it happened"), ("location", "Where"), ("present", "Who was present"),
-    ("subject", "Who it is about"), ("own_words", "Their own words (verbatim)"),
-    ("questions_asked", "Questions asked"), ("observations", "What was seen and heard"),
-    ("actions", "What was done"), ("concerns", "Concerns or opinion (the writer's, not fact)"),
-    ("wishes", "What they want to happen"),
-)
-
-
-def render_text(view: RecordView) -> str:
-    """A record as plain text for the command line."""
-    s, c = view.summary, view.content
-    lines = [f"{s.reference}  {s.status}  {s.category}  {s.urgency}{'  PROTECTED' if s.protected else ''}",
-             f"Written by {s.author} on {local_time(s.created_at)}"
-             + (f", submitted {local_time(s.submitted_at)} (signed)" if s.submitted_at else " (draft)")]
-    for key, label in _LABELS:
-        if c.get(key):
-            lines += ["", f"{label}:", *("  " + line for line in str(c[key]).splitlines())]
-    consent = c["consent"].replace("_", " ") + (f" ({c['consent_reason']})" if c.get("consent_reason") else "")
-    lines += ["", f"Limits of confidentiality explained: {'yes' if c['confidentiality_explained'] else 'no'}",
-              f"Consent to share: {consent}"]
-    for a in view.addenda:
-        lines += ["", f"Addendum {a.id} by {a.author}, {local_time(a.at)}:",
-                  *("  " + line for line in a.body["text"].splitlines())]
-    for d in view.disclosures:
-        b = d.body
-        lines += ["", f"External disclosure {d.id} by {d.author}, {local_time(d.at)}: to {b['to']} "
-                      f"({b['channel']}; basis: {b['basis']}; consent: {b['consent'].replace('_', ' ')})",
-                  *("  " + line for line in b["summary"].splitlines())]
-    lines += ["", "Readers: " + ", ".join(f"{u} ({why.replace('_', ' ')})" for u, why, _at in view.readers)]
-    return "\n".join(lines)
-
-
-def describe_event(entry: HistoryEntry) -> str:
-    """The content-free details of a history entry, in words."""
-    d = entry.details
-    if entry.action == "record.shared":
-        return f"with {d.get('to_username')} ({str(d.get('reason', '')).replace('_', ' ')})"
-    if entry.action == "record.revoked":
-        return f"from {d.get('from_username')}"
-    if entry.action == "record.disclosed":
-        return f"{d.get('channel')}, consent {str(d.get('consent', '')).replace('_', ' ')}"
-    if entry.action == "record.addendum":
-        return f"addendum {d.get('addendum_id')}"
-    if entry.action == "record.referred":
-        return f"{len(d.get('added', []))} newly shared"
-    return ""

@@ -1,0 +1,241 @@
+"""The ``incident-vault record …`` commands and how a record reads on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final
+
+from vault import record_schema
+from vault.cli import Parser, Secrets, info, out, unlock, usage
+from vault.errors import InvalidInput
+from vault.records import HistoryEntry, RecordView
+
+Command = Callable[["argparse._SubParsersAction[Parser]", str, str, Callable[[argparse.Namespace], int]], Parser]
+
+
+def _read_input(path: str, what: str) -> bytes:
+    """A file's bytes, or the rest of standard input for ``-``."""
+    if path == "-":
+        try:
+            return sys.stdin.read().encode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{what} on standard input is not UTF-8 text.") from None
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(record_schema.MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"{what} {path} cannot be read ({exc.strerror}).") from None
+
+
+def _read_text(path: str, what: str) -> str:
+    data = _read_input(path, what)
+    if len(data) > record_schema.MAX_INPUT_BYTES:
+        raise InvalidInput(f"{what} is larger than 1 MB; it was refused.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{what} is not UTF-8 text.") from None
+
+
+def cmd_record_new(args: argparse.Namespace) -> int:
+    secrets = Secrets(args.password_stdin)
+    with unlock(args, secrets) as session:
+        data = record_schema.parse_json_bytes(_read_input(args.from_json, "The record file"))
+        reference = session.create_record(data, draft=args.draft)
+    out(f"Saved draft {reference}." if args.draft else f"Submitted {reference}; it is now signed and permanent.")
+    out(reference)
+    return 0
+
+
+def cmd_record_list(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        page = session.list_records(limit=args.limit, offset=args.offset, status=args.status,
+                                    category=args.category, urgency=args.urgency)
+    for r in page:
+        flag = "protected" if r.protected else ""
+        out(f"{r.reference:<14} {r.status:<9} {r.category:<14} {r.urgency:<10} "
+             f"{local_time(r.created_at):<16} {r.author:<12} {flag}".rstrip())
+    if not page:
+        info("No records to show.")
+    return 0
+
+
+def cmd_record_show(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        view = session.view_record(args.ref)
+    if args.json:
+        out(json.dumps({"reference": view.summary.reference, "status": view.summary.status,
+                         "author": view.summary.author, "created_at": view.summary.created_at,
+                         "submitted_at": view.summary.submitted_at, "content": view.content,
+                         "addenda": [{"author": a.author, "at": a.at, "text": a.body["text"]} for a in view.addenda],
+                         "disclosures": [{"author": d.author, "at": d.at, **d.body} for d in view.disclosures],
+                         "readers": [{"username": u, "reason": why, "since": at} for u, why, at in view.readers]},
+                        ensure_ascii=False, indent=2))
+    else:
+        out(render_text(view))
+    return 0
+
+
+def cmd_record_history(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        entries = session.record_history(args.ref)
+    for e in entries:
+        out(f"{e.seq:>7}  {local_time(e.at)}  {e.actor:<12} {e.action:<18} {describe_event(e)}"
+             .rstrip())
+    return 0
+
+
+def cmd_record_submit(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        reference = session.submit_record(args.ref)
+    out(f"Submitted {reference}; it is now signed and permanent.")
+    return 0
+
+
+def cmd_record_refer(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        added = session.refer_record(args.ref)
+    out(f"Referred to the safeguarding team{': now shared with ' + ', '.join(added) if added else ''}.")
+    return 0
+
+
+def cmd_record_share(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        session.share_record(args.ref, args.to, args.reason)
+    out(f"Shared with {args.to.strip().lower()} ({args.reason.replace('_', ' ')}). "
+         "Share only the minimum, only with those who need to know.")
+    return 0
+
+
+def cmd_record_revoke(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        session.revoke_record(args.ref, args.from_user)
+    out(f"Revoked {args.from_user.strip().lower()}'s access: the record has a new key. "
+         "What they already read or copied cannot be taken back.")
+    return 0
+
+
+def cmd_record_addendum(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        text = _read_text(args.text_file, "The addendum file")
+        number = session.add_addendum(args.ref, text)
+    out(f"Addendum {number} added.")
+    return 0
+
+
+def cmd_record_disclose(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        summary = _read_text(args.summary_file, "The summary file")
+        number = session.disclose_record(args.ref, to=args.to, channel=args.channel, basis=args.basis,
+                                         summary=summary, consent=args.consent)
+    out(f"External disclosure {number} recorded (the vault sends nothing itself).")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[Parser], common: Parser, command: Command) -> None:
+    """The ``record`` command and its sub-commands."""
+    rec = sub.add_parser("record", help="write, read and share disclosure records",
+                         description="Write, read and share disclosure records.", parents=[common])
+    rec.set_defaults(func=lambda _a: usage(rec))
+    rsub = rec.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    p = command(rsub, "new", "write a record from its JSON form; prints its reference (last line)", cmd_record_new)
+    p.add_argument("--from-json", required=True, metavar="FILE", help="the record as JSON (- for standard input)")
+    p.add_argument("--draft", action="store_true", help="save as a draft instead of submitting it")
+    p = command(rsub, "list", "list the records you can read, newest first (metadata only)", cmd_record_list)
+    p.add_argument("--status", choices=("draft", "submitted"))
+    p.add_argument("--category", choices=record_schema.CATEGORIES)
+    p.add_argument("--urgency", choices=record_schema.URGENCIES)
+    p.add_argument("--limit", type=int, default=200, help="records per page (at most 500; default 200)")
+    p.add_argument("--offset", type=int, default=0, help="records to skip (for the next page)")
+    p = command(rsub, "show", "show a record you can read, with addenda and disclosures (a view event)",
+                cmd_record_show)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--json", action="store_true", help="print the decrypted record as JSON")
+    p = command(rsub, "history", "who created, viewed, shared, referred or disclosed a record, and when",
+                cmd_record_history)
+    p.add_argument("ref", metavar="REF")
+    p = command(rsub, "submit", "submit your draft: it is signed and never edited again", cmd_record_submit)
+    p.add_argument("ref", metavar="REF")
+    p = command(rsub, "refer", "share with every safeguarding officer and deputy", cmd_record_refer)
+    p.add_argument("ref", metavar="REF")
+    p = command(rsub, "share", "give one need-to-know person access, with the reason", cmd_record_share)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--to", required=True, metavar="NAME")
+    p.add_argument("--reason", required=True, choices=record_schema.SHARE_REASONS)
+    p = command(rsub, "revoke", "remove a reader's access (the record is re-keyed)", cmd_record_revoke)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--from", dest="from_user", required=True, metavar="NAME")
+    p = command(rsub, "addendum", "add a correction or later information (never an edit)", cmd_record_addendum)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--text-file", required=True, metavar="FILE", help="the addendum's text (- for standard input)")
+    p = command(rsub, "disclose", "record information shared outside the vault (police, social care)",
+                cmd_record_disclose)
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--to", required=True, metavar="PARTY", help="who it was shared with")
+    p.add_argument("--channel", choices=record_schema.CHANNELS, default="verbal",
+                   help="how (verbal is the policy's default)")
+    p.add_argument("--basis", required=True, metavar="TEXT", help="the lawful basis")
+    p.add_argument("--summary-file", required=True, metavar="FILE", help="the minimal information shared")
+    p.add_argument("--consent", choices=record_schema.CONSENTS, default="not_sought",
+                   help="consent at the time (default: not_sought)")
+
+
+
+def local_time(iso: str | None) -> str:
+    """A stored UTC time shown in the machine's local time zone."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+_LABELS: Final = (
+    ("occurred_at", "When it happened"), ("location", "Where"), ("present", "Who was present"),
+    ("subject", "Who it is about"), ("own_words", "Their own words (verbatim)"),
+    ("questions_asked", "Questions asked"), ("observations", "What was seen and heard"),
+    ("actions", "What was done"), ("concerns", "Concerns or opinion (the writer's, not fact)"),
+    ("wishes", "What they want to happen"),
+)
+
+
+def render_text(view: RecordView) -> str:
+    """A record as plain text for the command line."""
+    s, c = view.summary, view.content
+    lines = [f"{s.reference}  {s.status}  {s.category}  {s.urgency}{'  PROTECTED' if s.protected else ''}",
+             f"Written by {s.author} on {local_time(s.created_at)}"
+             + (f", submitted {local_time(s.submitted_at)} (signed)" if s.submitted_at else " (draft)")]
+    for key, label in _LABELS:
+        if c.get(key):
+            lines += ["", f"{label}:", *("  " + line for line in str(c[key]).splitlines())]
+    consent = c["consent"].replace("_", " ") + (f" ({c['consent_reason']})" if c.get("consent_reason") else "")
+    lines += ["", f"Limits of confidentiality explained: {'yes' if c['confidentiality_explained'] else 'no'}",
+              f"Consent to share: {consent}"]
+    for a in view.addenda:
+        lines += ["", f"Addendum {a.id} by {a.author}, {local_time(a.at)}:",
+                  *("  " + line for line in a.body["text"].splitlines())]
+    for d in view.disclosures:
+        b = d.body
+        lines += ["", f"External disclosure {d.id} by {d.author}, {local_time(d.at)}: to {b['to']} "
+                      f"({b['channel']}; basis: {b['basis']}; consent: {b['consent'].replace('_', ' ')})",
+                  *("  " + line for line in b["summary"].splitlines())]
+    lines += ["", "Readers: " + ", ".join(f"{u} ({why.replace('_', ' ')})" for u, why, _at in view.readers)]
+    return "\n".join(lines)
+
+
+def describe_event(entry: HistoryEntry) -> str:
+    """The content-free details of a history entry, in words."""
+    d = entry.details
+    if entry.action == "record.shared":
+        return f"with {d.get('to_username')} ({str(d.get('reason', '')).replace('_', ' ')})"
+    if entry.action == "record.revoked":
+        return f"from {d.get('from_username')}"
+    if entry.action == "record.disclosed":
+        return f"{d.get('channel')}, consent {str(d.get('consent', '')).replace('_', ' ')}"
+    if entry.action == "record.addendum":
+        return f"addendum {d.get('addendum_id')}"
+    if entry.action == "record.referred":
+        return f"{len(d.get('added', []))} newly shared"
+    return ""
