@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
 from vault import audit, crypto
 from vault.errors import InvalidInput, TamperDetected
@@ -46,6 +46,8 @@ class Directory:
     people: dict[int, Person] = field(default_factory=dict)
     # User events that did not verify and were ignored (an auditor's verify names them).
     problems: list[str] = field(default_factory=list)
+    # The newest user event read: a newer one means the directory is stale.
+    head_seq: int = 0
 
     def person(self, user_id: int) -> Person:
         try:
@@ -80,6 +82,7 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
     if not rows or rows[0].seq != 1 or rows[0].action != "vault.created":
         raise TamperDetected("The audit log does not start with the vault's creation.")
     directory = _genesis(rows[0], vault_id, anchor)
+    directory.head_seq = int(rows[-1].seq)
     for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows[1:]:
         if audit.event_hash(prev_hash, seq, at, actor_id, action, record_id, obj, props) != digest:
             directory.problems.append(f"Audit event {seq}, which records a user, was altered.")
@@ -102,6 +105,12 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
             directory.problems.append(str(exc) if isinstance(exc, TamperDetected)
                                       else f"Audit event {seq} is unreadable.")
     return directory
+
+
+def newest_user_event(conn: Connection) -> int:
+    """The sequence number of the newest event that changes the directory (an index look-up)."""
+    return int(conn.execute(select(func.coalesce(func.max(_t.c.seq), 0))
+                            .where(_t.c.action.in_(_DIRECTORY_ACTIONS))).scalar_one())
 
 
 def _genesis(row: Any, vault_id: str, anchor: bytes) -> Directory:

@@ -339,6 +339,13 @@ class Session:
             raise VaultError("The vault is locked.")
         return audit.append(conn, self.vault_id, self._signer, self.user_id, events, self.vault.clock)
 
+    def refresh_directory(self, conn: Connection) -> directory.Directory:
+        """Reload the directory if users were added or disabled since it was read
+        (by this session or another process); cheap when nothing changed."""
+        if directory.newest_user_event(conn) != self.directory.head_seq:
+            self.directory = directory.load(conn, self.vault_id, self.secrets.anchor)
+        return self.directory
+
     def sign(self, message: bytes) -> bytes:
         """Sign with this user's Ed25519 key."""
         if self._signer is None:
