@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, func, select
 
 from vault import audit, crypto
 from vault.errors import InvalidInput, TamperDetected
-from vault.models import AuditEvent
+from vault.models import AuditEvent, table
 
-_t = cast(Table, AuditEvent.__table__)
+_t = table(AuditEvent)
 _DIRECTORY_ACTIONS = ("vault.created", "user.added", "user.disabled")
 
 
@@ -107,10 +107,12 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
     return directory
 
 
+_NEWEST = select(func.coalesce(func.max(_t.c.seq), 0)).where(_t.c.action.in_(_DIRECTORY_ACTIONS))
+
+
 def newest_user_event(conn: Connection) -> int:
     """The sequence number of the newest event that changes the directory (an index look-up)."""
-    return int(conn.execute(select(func.coalesce(func.max(_t.c.seq), 0))
-                            .where(_t.c.action.in_(_DIRECTORY_ACTIONS))).scalar_one())
+    return int(conn.execute(_NEWEST).scalar_one())
 
 
 def _genesis(row: Any, vault_id: str, anchor: bytes) -> Directory:

@@ -7,7 +7,7 @@ The schema itself is created and changed only by Alembic (``migrations/``).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -41,6 +42,11 @@ NAMING_CONVENTION: Final = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Core table, typed as one (hot paths use Core statements)."""
+    return cast(Table, model.__table__)
 
 
 class VaultMeta(Base):

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, union_all, update
 
 from vault import audit, crypto, policy, record_schema
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
-from vault.models import Addendum, AuditEvent, ExternalDisclosure, Grant, Record, RecordCounter
+from vault.models import Addendum, AuditEvent, ExternalDisclosure, Grant, Record, RecordCounter, table
 
 if TYPE_CHECKING:
     from vault.directory import Person
@@ -136,13 +136,34 @@ def _seal_to(session: Session, public: bytes, record_id: int, key_version: int, 
 # --- lookups --------------------------------------------------------------------------
 
 
-def resolve(conn: Connection, ref: str | int) -> Any:
-    """The record row for a reference (``IV-2026-0001``) or an id; refuses unknown ones."""
+_r, _g = table(Record), table(Grant)
+_a, _x = table(Addendum), table(ExternalDisclosure)
+# Built once: views and lists run them on every call, and building a Core
+# statement costs more here than running it.
+_WITH_MY_GRANT = (
+    select(*_r.c, _g.c.hpke_suite, _g.c.sealed)
+    .select_from(_r.outerjoin(_g, and_(_g.c.record_id == _r.c.id, _g.c.user_id == bindparam("me"),
+                                       _g.c.revoked_at.is_(None), _g.c.sealed.is_not(None))))
+)
+_BY_REFERENCE = _WITH_MY_GRANT.where(_r.c.reference == bindparam("ref"))
+_BY_ID = _WITH_MY_GRANT.where(_r.c.id == bindparam("rid"))
+_ITEMS = union_all(
+    select(literal("addendum").label("kind"), _a.c.id, _a.c.content).where(_a.c.record_id == bindparam("rid")),
+    select(literal("disclosure").label("kind"), _x.c.id, _x.c.content).where(_x.c.record_id == bindparam("rid")),
+).order_by("kind", "id")
+_READERS = (select(_g.c.user_id, _g.c.reason, _g.c.granted_at)
+            .where(_g.c.record_id == bindparam("rid"), _g.c.user_id.is_not(None), _g.c.revoked_at.is_(None))
+            .order_by(_g.c.id))
+
+
+def resolve(conn: Connection, ref: str | int, user_id: int = 0) -> Any:
+    """The record row for a reference (``IV-2026-0001``) or an id, with ``user_id``'s
+    live sealed key (``hpke_suite``, ``sealed``; NULL if none); refuses unknown ones."""
     text = str(ref).strip()
     if _REFERENCE.fullmatch(text):
-        row = conn.execute(select(Record).where(Record.reference == text.upper())).first()
+        row = conn.execute(_BY_REFERENCE, {"ref": text.upper(), "me": user_id}).first()
     elif text.isdigit():
-        row = conn.execute(select(Record).where(Record.id == int(text))).first()
+        row = conn.execute(_BY_ID, {"rid": int(text), "me": user_id}).first()
     else:
         raise InvalidInput(f"{text[:40]!r} is not a record reference (like IV-2026-0001) or id.")
     if row is None:
@@ -159,8 +180,8 @@ def _live_grant(conn: Connection, record_id: int, user_id: int) -> Any:
 def _readable(session: Session, conn: Connection, ref: str | int) -> tuple[Any, Any]:
     """The record and the session user's live grant, or AccessDenied (same words as unknown)."""
     session.refresh_directory(conn)
-    row = resolve(conn, ref)
-    grant = _live_grant(conn, row.id, session.user_id)
+    row = resolve(conn, ref, session.user_id)
+    grant = row if row.sealed is not None else None
     if grant is None or not policy.may_read(session.roles):
         # The caller's own words, exactly as for a reference that does not exist:
         # the refusal must not reveal that a record exists, nor its reference.
@@ -186,21 +207,29 @@ def _summary(session: Session, row: Any) -> RecordSummary:
                          session.directory.person(row.author_id).username, row.created_at, row.submitted_at)
 
 
-def _next_id(conn: Connection, column: Any) -> int:
+_MAX_ID = {table.name: select(func.coalesce(func.max(table.c.id), 0)) for table in (_r, _a, _x)}
+_c = table(RecordCounter)
+_COUNTER = select(_c.c.last).where(_c.c.year == bindparam("y"))
+_COUNTER_NEW = insert(_c).values(year=bindparam("y"), last=1)
+_COUNTER_NEXT = update(_c).where(_c.c.year == bindparam("y")).values(last=bindparam("n"))
+_INSERT_RECORD, _INSERT_GRANT = insert(_r), insert(_g)
+
+
+def _next_id(conn: Connection, table: Any) -> int:
     """The next id, chosen inside the write transaction (which holds SQLite's write
     lock), because the associated data of the encryption binds it before the insert."""
-    return int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
+    return int(conn.execute(_MAX_ID[table.name]).scalar_one()) + 1
 
 
 def _next_reference(conn: Connection, now: str) -> str:
     year = int(now[:4])
-    last = conn.execute(select(RecordCounter.last).where(RecordCounter.year == year)).scalar()
+    last = conn.execute(_COUNTER, {"y": year}).scalar()
     if last is None:
-        conn.execute(insert(RecordCounter).values(year=year, last=1))
+        conn.execute(_COUNTER_NEW, {"y": year})
         number = 1
     else:
         number = int(last) + 1
-        conn.execute(update(RecordCounter).where(RecordCounter.year == year).values(last=number))
+        conn.execute(_COUNTER_NEXT, {"y": year, "n": number})
     return f"IV-{year}-{number:04d}"
 
 
@@ -215,14 +244,14 @@ def create(session: Session, data: Any, *, draft: bool = False) -> str:
     now = audit.now_iso(session.vault.clock)
     with session.write() as conn:
         me = session.refresh_directory(conn).person(session.user_id)
-        record_id = _next_id(conn, Record.id)
+        record_id = _next_id(conn, _r)
         reference = _next_reference(conn, now)
         blob = _seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
-        conn.execute(insert(Record).values(
-            id=record_id, reference=reference, author_id=session.user_id,
-            status="draft" if draft else "submitted", category=content["category"], urgency=content["urgency"],
-            protected=content["protected"], created_at=now, updated_at=now,
-            submitted_at=None if draft else now, referred_at=None, key_version=1, content=blob))
+        conn.execute(_INSERT_RECORD, {
+            "id": record_id, "reference": reference, "author_id": session.user_id,
+            "status": "draft" if draft else "submitted", "category": content["category"],
+            "urgency": content["urgency"], "protected": content["protected"], "created_at": now, "updated_at": now,
+            "submitted_at": None if draft else now, "referred_at": None, "key_version": 1, "content": blob})
         _insert_grants(session, conn, record_id, 1, key, [(me, "author")], now)
         events = [audit.Event("record.created", record_id=record_id, object=reference, properties={
             "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
@@ -246,7 +275,7 @@ def _insert_grants(session: Session, conn: Connection, record_id: int, key_versi
                      "key_version": key_version,
                      "sealed": _seal_to(session, session.directory.recovery_public, record_id, key_version, key),
                      "granted_by": session.user_id, "granted_at": now, "reason": "recovery"})
-    conn.execute(insert(Grant), rows)
+    conn.execute(_INSERT_GRANT, rows)
 
 
 def update_draft(session: Session, ref: str | int, data: Any) -> None:
@@ -302,7 +331,7 @@ def list_page(session: Session, *, limit: int = 200, offset: int = 0, before: in
     session.require_ready()
     if not policy.may_read(session.roles):
         return []
-    g, r = Grant.__table__, Record.__table__
+    g, r = _g, _r
     query = (select(r.c.id, r.c.reference, r.c.status, r.c.category, r.c.urgency, r.c.protected, r.c.author_id,
                     r.c.created_at, r.c.submitted_at)
              .select_from(g.join(r, r.c.id == g.c.record_id))
@@ -331,15 +360,12 @@ def view(session: Session, ref: str | int) -> RecordView:
         record = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
         if row.status == "submitted" and not record.signed:
             raise TamperDetected(f"Record {row.reference} is marked submitted but its content is not signed.")
-        addenda = [_open_body(session, key, "addendum", row.id, a.id, row.key_version, bytes(a.content))
-                   for a in conn.execute(select(Addendum).where(Addendum.record_id == row.id).order_by(Addendum.id))]
-        disclosures = [
-            _open_body(session, key, "disclosure", row.id, d.id, row.key_version, bytes(d.content))
-            for d in conn.execute(select(ExternalDisclosure).where(ExternalDisclosure.record_id == row.id)
-                                  .order_by(ExternalDisclosure.id))]
+        items: dict[str, list[Item]] = {"addendum": [], "disclosure": []}
+        for kind, item_id, content in conn.execute(_ITEMS, {"rid": row.id}):
+            items[kind].append(_open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content)))
+        addenda, disclosures = items["addendum"], items["disclosure"]
         readers = [(session.directory.person(g.user_id).username, g.reason, g.granted_at)
-                   for g in conn.execute(select(Grant).where(Grant.record_id == row.id, Grant.user_id.is_not(None),
-                                                             Grant.revoked_at.is_(None)).order_by(Grant.id))]
+                   for g in conn.execute(_READERS, {"rid": row.id})]
         session.append(conn, [audit.Event("record.viewed", record_id=row.id, object=row.reference,
                                           properties={"reference": row.reference})])
     return RecordView(_summary(session, row), record.body, record.signed, addenda, disclosures, readers)
@@ -354,7 +380,7 @@ def add_addendum(session: Session, ref: str | int, text: str) -> int:
         if row.status != "submitted":
             raise InvalidInput(f"Record {row.reference} is a draft; change the draft instead of adding an addendum.")
         key = _content_key(session, row, grant)
-        addendum_id = _next_id(conn, Addendum.id)
+        addendum_id = _next_id(conn, _a)
         blob = _seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
         conn.execute(insert(Addendum).values(id=addendum_id, record_id=row.id, author_id=session.user_id,
                                              created_at=audit.now_iso(session.vault.clock), content=blob))
@@ -474,7 +500,7 @@ def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: 
         if row.status != "submitted":
             raise InvalidInput(f"Record {row.reference} is a draft; submit it before recording a disclosure.")
         key = _content_key(session, row, grant)
-        disclosure_id = _next_id(conn, ExternalDisclosure.id)
+        disclosure_id = _next_id(conn, _x)
         body = {"to": to, "channel": channel, "basis": basis, "summary": summary, "consent": consent}
         blob = _seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
         conn.execute(insert(ExternalDisclosure).values(
@@ -488,7 +514,7 @@ def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: 
 def history(session: Session, ref: str | int) -> list[HistoryEntry]:
     """A record's own trail, for its readers: who created, viewed, shared… and when. Never content."""
     session.require_ready()
-    t = AuditEvent.__table__
+    t = table(AuditEvent)
     with session.read() as conn:
         row, _grant = _readable(session, conn, ref)
         rows = conn.execute(select(t.c.seq, t.c.at, t.c.actor_id, t.c.action, t.c.properties)
