@@ -235,14 +235,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from vault.demo import create_demo
 
     directory = Path(tempfile.mkdtemp(prefix="incident-vault-demo-"))
-    users = create_demo(directory)
+    users, referred = create_demo(directory)
     out(f"Demo vault: {directory}")
     out("Demo users (for trying things out only):")
     for name, roles, password in users:
-        out(f"  {name:<8} {password}  {', '.join(roles)}")
+        out(f"  {name:<8} {password:<20}  {', '.join(roles)}")
     out("The terminal UI is not built yet; try for example:")
-    out(f"  echo '{users[-1][2]}' | incident-vault --vault {directory} --user {users[-1][0]} "
-         "--password-stdin audit verify")
+    passwords = {name: password for name, _roles, password in users}
+    for name, command in (("sam", "record list"), ("sofia", f"record show {referred}"), ("aud", "audit verify")):
+        if name in passwords:
+            out(f"  echo '{passwords[name]}' | incident-vault --vault {directory} --user {name} "
+                f"--password-stdin {command}")
     out(str(directory))
     return 0
 

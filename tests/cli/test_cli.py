@@ -162,5 +162,9 @@ def test_demo_builds_a_vault_with_every_role(cli: Run) -> None:
     name, password, _ = users[-1]
     verified = cli("audit", "verify", "--vault", str(directory), "--user", name, "--password-stdin",
                    stdin=password + "\n")
+    officer = dict((n, p) for n, p, _ in users)["sofia"]
+    shown = cli("record", "show", "IV-" + result.out.split("record show IV-")[1].split()[0], "--vault",
+                str(directory), "--user", "sofia", "--password-stdin", stdin=officer + "\n")
+    assert shown.code == 0 and "Their own words" in shown.out, shown.err
     shutil.rmtree(directory)
     assert verified.code == 0, verified.err
