@@ -236,14 +236,26 @@ def _next_reference(conn: Connection, now: str) -> str:
 # --- use cases ------------------------------------------------------------------------
 
 
-def create(session: Session, data: Any, *, draft: bool = False) -> str:
-    """Write a record (submitted and signed, or a draft); return its reference."""
+def create(session: Session, data: Any, *, draft: bool = False,
+           share_with: Sequence[tuple[str, str]] = ()) -> str:
+    """Write a record (submitted and signed, or a draft); return its reference.
+
+    ``share_with`` — (username, reason) pairs — shares a submitted record in the
+    same transaction, exactly as :func:`share` would one by one.
+    """
     session.require("record.create")
     content = record_schema.validate(data)
+    if share_with and draft:
+        raise InvalidInput("A draft cannot be shared; submit it first.")
+    for _name, reason in share_with:
+        record_schema.check_choice(reason, "reason", record_schema.SHARE_REASONS)
     key = crypto.random_bytes(crypto.KEY_SIZE)
     now = audit.now_iso(session.vault.clock)
     with session.write() as conn:
         me = session.refresh_directory(conn).person(session.user_id)
+        readers = [(_recipient(session, name), reason) for name, reason in share_with]
+        if len({p.user_id for p, _ in readers} | {me.user_id}) != len(readers) + 1:
+            raise InvalidInput("Each person can be given a record once, and the author already has it.")
         record_id = _next_id(conn, _r)
         reference = _next_reference(conn, now)
         blob = _seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
@@ -252,13 +264,16 @@ def create(session: Session, data: Any, *, draft: bool = False) -> str:
             "status": "draft" if draft else "submitted", "category": content["category"],
             "urgency": content["urgency"], "protected": content["protected"], "created_at": now, "updated_at": now,
             "submitted_at": None if draft else now, "referred_at": None, "key_version": 1, "content": blob})
-        _insert_grants(session, conn, record_id, 1, key, [(me, "author")], now)
+        _insert_grants(session, conn, record_id, 1, key, [(me, "author"), *readers], now)
         events = [audit.Event("record.created", record_id=record_id, object=reference, properties={
             "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
             "urgency": content["urgency"], "protected": content["protected"]})]
         if not draft:
             events.append(audit.Event("record.submitted", record_id=record_id, object=reference,
                                       properties={"reference": reference}))
+        events += [audit.Event("record.shared", record_id=record_id, object=reference, properties={
+            "reference": reference, "to": p.user_id, "to_username": p.username, "reason": reason})
+            for p, reason in readers]
         session.append(conn, events)
     session.content_keys[(record_id, 1)] = key
     return reference

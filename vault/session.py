@@ -401,10 +401,10 @@ class Session:
 
     # --- records (vault/records.py) ------------------------------------------------
 
-    def create_record(self, data: Any, *, draft: bool = False) -> str:
+    def create_record(self, data: Any, *, draft: bool = False, share_with: Sequence[tuple[str, str]] = ()) -> str:
         from vault import records
 
-        return records.create(self, data, draft=draft)
+        return records.create(self, data, draft=draft, share_with=share_with)
 
     def update_draft(self, ref: str | int, data: Any) -> None:
         from vault import records

@@ -36,3 +36,4 @@ def test_a_user_disabled_after_unlock_is_not_referred_to(built: Built) -> None:
         with built.unlock(ADMIN) as admin:
             admin.disable_user("dev")
         assert sam.refer_record(ref) == ["sofia"]
+
