@@ -10,8 +10,9 @@ scale, date) and one key per figure, each
 plus ``per_s`` for rates and ``target``/``met`` where the project has set a target.
 Without ``--json`` the same figures are printed as a table. Progress goes to stderr.
 ``--quick`` measures the same figures on a smaller audit log (20,000 events
-instead of 1,000,000) so that the whole run takes well under a minute on two cores;
-``--events N`` sets the audit log's size for either scale.
+instead of 1,000,000), 10,000 listed records instead of 100,000 and fewer repetitions,
+so that the whole run takes under a minute on two cores; ``--events N`` sets the audit
+log's size for either scale.
 
 The figures and their baselines:
 
@@ -50,8 +51,59 @@ The figures and their baselines:
     extra key ``csv_median_s``). Baseline (``sqlcipher_read_write``): a raw
     ``sqlcipher3`` cursor reading the same ten columns in ``seq`` order and
     writing each row as one tab-separated line (bytes as hex) to a file.
+``record_create``
+    ``session.create_record(RECORD, share_with=[("sam", "legal_duty")])`` (a made-up
+    record of about 1 KiB of JSON) by a writer: validate, encrypt and sign the
+    content, seal its key to the author, the safeguarding officer ``sam`` and the
+    recovery key (``readers``: 3), insert the row and the grants, append the signed
+    ``record.created``, ``record.submitted`` and ``record.shared`` events, commit
+    once. This is the issue's operation (p50 <= 5 ms to seal to 3 readers, encrypt,
+    sign the event and commit), so ``target``/``met`` judge ``median_s``. Two
+    variants are measured beside it: ``alone_median_s``, ``create_record(RECORD)``,
+    sealed to the author and the recovery key only (``alone_readers``: 2), and
+    ``with_share_median_s``, that create followed by ``share_record`` to ``sam``:
+    the same 3 readers in two transactions (``with_share_readers``), the only way
+    to reach them before ``share_with`` existed.
+    Baseline (``primitives_plus_raw_insert``), the bare primitives of the issue's
+    operation: 3 ``crypto.hpke_seal`` of a 32-byte key, ``crypto.aead_encrypt`` of the
+    same record plaintext (as ``_seal_body`` makes it), 2 Ed25519 signatures (content
+    and one event; the API signs three events), then a raw ``sqlcipher3`` INSERT of a copy of the real record
+    row (its content replaced by the new ciphertext) and of its real ``record.created``
+    event row into index-free scratch tables of a separate scratch database (keyed
+    and configured like the vault's), one ``BEGIN IMMEDIATE``/``COMMIT``. The three
+    creates and the baseline alternate.
+``record_view``
+    ``session.view_record(ref)`` of a submitted record shared to a second reader,
+    with two addenda: find it and the reader's grant, open the key (HPKE), decrypt
+    and check the signatures of the content and both addenda, list the readers,
+    append the signed ``record.viewed`` event, commit. ``median_s`` is the cold view:
+    each record's first view in a fresh session, so its key is not yet cached (the
+    session's very first view, which compiles the statements, is not timed);
+    ``warm_median_s`` views the same records again (key cached). Baseline
+    (``primitives_plus_raw_lookup``): 1 ``crypto.hpke_open`` of that record's real
+    sealed key, 3 ``crypto.aead_decrypt`` of its real ciphertexts, 3 Ed25519 verifies
+    of their signatures, 1 signature, then in one ``BEGIN IMMEDIATE``/``COMMIT`` a raw
+    point lookup by primary key in the scratch records table and an insert of a real
+    ``record.viewed`` row. Cold views and the baseline alternate.
+``list_page_100k``
+    ``session.list_records(limit=200)``: the newest page of the records the user can
+    read, when the vault holds ``records`` of them (100,000; 10,000 with ``--quick``);
+    ``deep_offset_median_s`` is the page at offset 10,000 (``deep_offset``; 9,800 with
+    ``--quick``, the last full page). The records are built fast, not through ``create``
+    (which commits each): batches of 5,000 per write transaction of real rows, each
+    with its own key, encrypted and signed content (one in 25 a draft, unsigned) and
+    its key sealed per record to the author and the recovery key, and to a second
+    reader for one in four; categories, urgencies and protection vary; one every ten
+    minutes. Baseline (``raw_page_query``): the very SQL text and parameters the API
+    sends (captured from the engine), run on a raw ``sqlcipher3`` cursor in a read
+    transaction and fetched. The four measures alternate, ``list_runs`` times at most,
+    stopping early (after at least three) once they have taken ``list_budget_s``;
+    ``runs`` says how many were made.
 
-The audit figures use one vault with a cheap (still accepted) Argon2id cost; its
+The record figures use two vaults (one for create and view, one for the list) whose
+admin is also staff (a writer), with a second user, ``sam``, a safeguarding officer;
+the timed calls go through the session, as the CLI's do. These and the audit
+figures' vault use a cheap (still accepted) Argon2id cost. The audit vault's
 log is built in batches of 10,000 events per transaction with
 ``vault.audit.append``, then left unchanged while verify and export are timed.
 The raw-driver baselines run in this process, and SQLCipher's ``cipher_memory_security``
@@ -72,6 +124,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import statistics
 import subprocess
@@ -93,8 +146,10 @@ if str(ROOT) not in sys.path:
 import sqlcipher3
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import event, insert
 
-from vault import audit, crypto, db
+from vault import audit, crypto, db, record_schema, records
+from vault.models import Grant, Record, RecordCounter
 from vault.session import Session, Vault
 
 CHEAP_ARGON2 = crypto.Argon2Params(time_cost=2, memory_kib=19 * 1024, parallelism=1)
@@ -105,10 +160,60 @@ VERIFY_SIGNED_TARGET_PER_S = 12_000.0
 VERIFY_HASH_TARGET_PER_S = 200_000.0
 UNLOCK_OVERHEAD_TARGET_S = 0.050
 EXPORT_TARGET_RATIO = 1.5
+RECORD_CREATE_TARGET_S = 0.005
+RECORD_VIEW_TARGET_S = 0.003
+LIST_PAGE_TARGET_S = 0.050
+
+READER = "sam"  # a safeguarding officer: the third reader a shared record is sealed to
+SHARE_REASON = "legal_duty"
+LIST_PAGE = 200
+DEEP_OFFSET = 10_000  # page 50, counting pages of 200 from 0
+RECORD_BATCH = 5_000  # records built per write transaction for the list figure
+ADDENDA = 2  # per viewed record
+MIN_LIST_RUNS = 3
 
 AUDIT_COLUMNS = "seq, at, actor_id, action, record_id, object, properties, prev_hash, hash, signature"
 SELECT_LOG = f"SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq"
 INSERT_LOG = f"INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+SCRATCH_DDL = (
+    "CREATE TABLE scratch_records (id INTEGER PRIMARY KEY, reference TEXT, author_id INTEGER, status TEXT, "
+    "category TEXT, urgency TEXT, protected INTEGER, created_at TEXT, updated_at TEXT, submitted_at TEXT, "
+    "referred_at TEXT, key_version INTEGER, content BLOB)",
+    "CREATE TABLE scratch_events (seq INTEGER PRIMARY KEY, at TEXT, actor_id INTEGER, action TEXT, "
+    "record_id INTEGER, object TEXT, properties TEXT, prev_hash BLOB, hash BLOB, signature BLOB)",
+)
+RECORD_COLUMNS = ("id, reference, author_id, status, category, urgency, protected, created_at, updated_at, "
+                  "submitted_at, referred_at, key_version, content")
+INSERT_SCRATCH_RECORD = f"INSERT INTO scratch_records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+INSERT_SCRATCH_EVENT = f"INSERT INTO scratch_events ({AUDIT_COLUMNS}) VALUES ({', '.join('?' * 10)})"
+SELECT_SCRATCH_RECORD = f"SELECT {RECORD_COLUMNS} FROM scratch_records WHERE id = ?"
+PAGE_QUERY = re.compile(r"\s*SELECT\b.*\bLIMIT\b", re.IGNORECASE | re.DOTALL)  # a list's page statement
+
+# A made-up disclosure (about 1 KiB of JSON), every field filled in as a careful writer would.
+RECORD: dict[str, Any] = {
+    "occurred_at": "2026-03-02T08:50:00+00:00",
+    "location": "Year 9 form room, before registration",
+    "present": "The pupil (J.) and the form tutor; no one else in the room",
+    "subject": "J., Year 9",
+    "own_words": 'He said: "I don\'t want to go home tonight. When my mum\'s boyfriend has been drinking he '
+                 'shouts, and last night he pushed me into the door. My little sister hid upstairs."',
+    "questions_asked": '"Can you tell me more about last night?" Nothing else; I did not ask who or why.',
+    "observations": "A bruise about 3 cm across above his left eye. He was quiet, kept his coat on and looked "
+                    "at the floor while he spoke. He said he had not eaten breakfast.",
+    "actions": "Told him I could not keep this a secret and who I would tell. Wrote this record at 09:15 and "
+               "went to the safeguarding officer in person.",
+    "concerns": "My opinion: he seemed frightened of going home. His younger sister may be at risk too.",
+    "confidentiality_explained": True,
+    "consent": "refused",
+    "consent_reason": "He asked that his mum is not told that he spoke to me.",
+    "wishes": "To stay with his grandmother tonight.",
+    "category": "safeguarding",
+    "urgency": "urgent",
+    "protected": False,
+}
+ADDENDUM = ("Spoke to the safeguarding officer at 09:40; she called children's social care. J. went to his "
+            "grandmother's after school, as he wished. His sister's school has been told.")
 
 Figure = dict[str, Any]
 
@@ -124,10 +229,17 @@ class Scale:
     appends: int
     runs: int  # of each signed verify (the slow figure)
     read_runs: int  # of each hash-only verify and export (cheap at the quick scale, so more of them)
+    creates: int  # of each record_create measure (three creates and the baseline)
+    views: int  # records viewed cold, then warm (each with ADDENDA addenda)
+    records: int  # readable records behind list_page_100k
+    list_runs: int  # at most, of each list page and its baseline
+    list_budget_s: float  # no more list runs once they have taken this long (at least MIN_LIST_RUNS)
 
 
-QUICK = Scale("quick", events=20_000, kdf_reps=5, unlock_reps=7, appends=500, runs=3, read_runs=7)
-FULL = Scale("full", events=1_000_000, kdf_reps=9, unlock_reps=9, appends=1_000, runs=3, read_runs=3)
+QUICK = Scale("quick", events=20_000, kdf_reps=5, unlock_reps=7, appends=500, runs=3, read_runs=7,
+              creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0)
+FULL = Scale("full", events=1_000_000, kdf_reps=9, unlock_reps=9, appends=1_000, runs=3, read_runs=3,
+             creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0)
 
 
 # --- plumbing ------------------------------------------------------------------------
@@ -443,6 +555,306 @@ def bench_export(session: Session, raw: Any, workdir: Path, scale: Scale, events
                   target=f"<= {EXPORT_TARGET_RATIO}x baseline", met=median / baseline <= EXPORT_TARGET_RATIO,
                   csv_median_s=statistics.median(csv_), csv_ratio=statistics.median(csv_) / baseline)
 
+
+# --- records: create, view, list ----------------------------------------------------------------
+
+
+def records_vault(workdir: Path) -> Callable[[], Session]:
+    """A vault whose admin also writes records (staff), with the reader ``sam``; returns its unlock.
+
+    Each call of the returned function is a fresh session (no content key cached). The
+    directory of people is read at unlock, so sessions opened after ``add_user`` know the reader.
+    """
+    directory = workdir / "records-vault"
+    password = throwaway_password()
+    vault, _code = Vault.init(directory, ADMIN, password, roles=("staff",), argon2=CHEAP_ARGON2)
+    with vault.unlock(ADMIN, password) as session:
+        session.add_user(READER, ["safeguarding_officer"])
+    return partial(vault.unlock, ADMIN, password)
+
+
+def sealed_readers(raw: Any, record_id: int) -> int:
+    """How many copies of a record's key are sealed (readers and the recovery key)."""
+    return int(raw.execute("SELECT count(*) FROM grants WHERE record_id = ? AND sealed IS NOT NULL",
+                           (record_id,)).fetchone()[0])
+
+
+def record_row(raw: Any, record_id: int) -> tuple[Any, ...]:
+    return tuple(raw.execute(f"SELECT {RECORD_COLUMNS} FROM records WHERE id = ?", (record_id,)).fetchone())
+
+
+def event_row(raw: Any, action: str) -> tuple[Any, ...]:
+    """The newest event of ``action``: an audit row of the real size."""
+    return tuple(raw.execute(f"SELECT {AUDIT_COLUMNS} FROM audit_events WHERE action = ? ORDER BY seq DESC "
+                             "LIMIT 1", (action,)).fetchone())
+
+
+def bench_create(unlock: Callable[[], Session], scratch: Any, scale: Scale, progress: Progress) -> Figure:
+    session = unlock()
+    try:
+        with raw_connection(session.vault.db_path, session.secrets.db_key) as vault_raw:
+            def create() -> str:  # sealed to the author, the reader and the recovery key, one commit
+                return session.create_record(RECORD, share_with=[(READER, SHARE_REASON)])
+
+            def create_alone() -> str:  # sealed to the author and the recovery key
+                return session.create_record(RECORD)
+
+            def create_then_share() -> str:  # sealed to the same three, in two transactions
+                ref = create_alone()
+                session.share_record(ref, READER, SHARE_REASON)
+                return ref
+
+            for _ in range(10):  # warm up (statement caches, first pages, WAL)
+                create()
+                create_alone()
+                create_then_share()
+            alone = sealed_readers(vault_raw, records.record_id_for(session, create_alone()))
+            then_share = sealed_readers(vault_raw, records.record_id_for(session, create_then_share()))
+            last = records.record_id_for(session, create())
+            readers = sealed_readers(vault_raw, last)
+            # The baseline's inputs, all from the real thing: the record's plaintext (as
+            # _seal_body makes it), its row and its record.created event.
+            row = record_row(vault_raw, last)
+            plain = crypto.aead_decrypt(session.content_keys[(last, 1)], bytes(row[-1]),
+                                        records._aad("record", last, last, 1))
+            created = event_row(vault_raw, "record.created")
+        suite, signer = session.directory.hpke_suite, signer_of(session)
+        publics = (session.directory.person(session.user_id).hpke_public,
+                   session.directory.by_name(READER).hpke_public, session.directory.recovery_public)
+        digest = crypto.sha256(plain)
+
+        def bare(i: int) -> None:
+            key = crypto.random_bytes(crypto.KEY_SIZE)
+            info = records._grant_info(session.vault_id, i, 1)
+            for public in publics:
+                crypto.hpke_seal(suite, public, key, info)
+            signer.sign(digest)  # the content's signature
+            blob = crypto.aead_encrypt(key, plain, records._aad("record", i, i, 1))
+            signature = signer.sign(digest)  # the event's
+            scratch.execute("BEGIN IMMEDIATE")
+            scratch.execute(INSERT_SCRATCH_RECORD, (None, *row[1:-1], blob))
+            scratch.execute(INSERT_SCRATCH_EVENT, (None, *created[1:-1], signature))
+            scratch.execute("COMMIT")
+
+        for i in range(10):
+            bare(i)
+        progress(f"record_create: {scale.creates} creates with a reader, creates alone, creates then shares "
+                 "and baselines, alternating")
+        times, alones, shares, bases = [], [], [], []
+        for i in range(scale.creates):
+            times.append(timed(create))
+            alones.append(timed(create_alone))
+            shares.append(timed(create_then_share))
+            bases.append(timed(partial(bare, i)))
+    finally:
+        session.lock()
+    median, base = statistics.median(times), statistics.median(bases)
+    alone_median, with_share = statistics.median(alones), statistics.median(shares)
+    out = figure(median, "primitives_plus_raw_insert", base,
+                 target=f"<= {RECORD_CREATE_TARGET_S * 1e3:g} ms p50 sealed to {readers}, one commit",
+                 met=median <= RECORD_CREATE_TARGET_S, alone_median_s=alone_median, alone_ratio=alone_median / base,
+                 with_share_median_s=with_share, with_share_ratio=with_share / base)
+    out["readers"], out["alone_readers"], out["with_share_readers"] = readers, alone, then_share
+    return out
+
+
+def bench_view(unlock: Callable[[], Session], scratch: Any, scale: Scale, progress: Progress) -> Figure:
+    progress(f"record_view: writing {scale.views + 1} records, each shared and with {ADDENDA} addenda")
+    with unlock() as writer:
+        refs = []
+        for _ in range(scale.views + 1):
+            ref = writer.create_record(RECORD)
+            writer.share_record(ref, READER, SHARE_REASON)
+            for _ in range(ADDENDA):
+                writer.add_addendum(ref, ADDENDUM)
+            refs.append(ref)
+    session = unlock()  # a fresh session: no content key cached
+    try:
+        first = session.view_record(refs[0])  # compiles the statements; not timed
+        if len(first.addenda) != ADDENDA or not first.signed or not all(a.signed for a in first.addenda):
+            raise RuntimeError("the viewed record is not what was written")
+        record_id = records.record_id_for(session, refs[0])
+        # The baseline's inputs, from the record just viewed: its sealed key, its three
+        # ciphertexts, their signatures, and a record.viewed event row.
+        with raw_connection(session.vault.db_path, session.secrets.db_key) as vault_raw:
+            suite, sealed = vault_raw.execute("SELECT hpke_suite, sealed FROM grants WHERE record_id = ? AND "
+                                              "user_id = ?", (record_id, session.user_id)).fetchone()
+            items = [("record", record_id, bytes(record_row(vault_raw, record_id)[-1]))]
+            items += [("addendum", item_id, bytes(blob)) for item_id, blob in vault_raw.execute(
+                "SELECT id, content FROM addenda WHERE record_id = ? ORDER BY id", (record_id,))]
+            viewed = event_row(vault_raw, "record.viewed")
+        private, info = session.secrets.hpke_private, records._grant_info(session.vault_id, record_id, 1)
+        key = crypto.hpke_open(suite, private, bytes(sealed), info)
+        aads = [records._aad(kind, record_id, item_id, 1) for kind, item_id, _blob in items]
+        blobs = [blob for _kind, _item_id, blob in items]
+        checks = []
+        for blob, aad in zip(blobs, aads, strict=True):
+            outer = json.loads(crypto.aead_decrypt(key, blob, aad))
+            checks.append((bytes.fromhex(outer["sig"]), crypto.sha256(records._SIGNED_LABEL + outer["inner"].encode())))
+        verifier = crypto.Verifier(session.directory.person(session.user_id).sign_public)
+        signer = signer_of(session)
+        rows = int(scratch.execute("SELECT max(id) FROM scratch_records").fetchone()[0])
+
+        def bare(i: int) -> None:
+            opened = crypto.hpke_open(suite, private, bytes(sealed), info)
+            for blob, aad in zip(blobs, aads, strict=True):
+                crypto.aead_decrypt(opened, blob, aad)
+            for signature, digest in checks:
+                verifier.verify(signature, digest)
+            signature = signer.sign(viewed[-2])
+            scratch.execute("BEGIN IMMEDIATE")
+            scratch.execute(SELECT_SCRATCH_RECORD, (i % rows + 1,)).fetchone()
+            scratch.execute(INSERT_SCRATCH_EVENT, (None, *viewed[1:-1], signature))
+            scratch.execute("COMMIT")
+
+        for i in range(10):
+            bare(i)
+        progress(f"record_view: {scale.views} cold views (alternating with the baseline), then as many warm")
+        cold, bases = [], []
+        for i, ref in enumerate(refs[1:]):
+            cold.append(timed(partial(session.view_record, ref)))
+            bases.append(timed(partial(bare, i)))
+        warm = [timed(partial(session.view_record, ref)) for ref in refs[1:]]
+    finally:
+        session.lock()
+    median, base = statistics.median(cold), statistics.median(bases)
+    return figure(median, "primitives_plus_raw_lookup", base,
+                  target=f"<= {RECORD_VIEW_TARGET_S * 1e3:g} ms p50 (cold)", met=median <= RECORD_VIEW_TARGET_S,
+                  warm_median_s=statistics.median(warm), warm_ratio=statistics.median(warm) / base)
+
+
+def varied_record(i: int) -> dict[str, Any]:
+    """The i-th record of the list vault: categories, urgencies and protection vary."""
+    return {**RECORD, "category": record_schema.CATEGORIES[i % len(record_schema.CATEGORIES)],
+            "urgency": record_schema.URGENCIES[i // 7 % len(record_schema.URGENCIES)], "protected": i % 13 == 0,
+            "own_words": f"{RECORD['own_words']} (#{i})"}
+
+
+def build_records(session: Session, count: int, progress: Progress) -> None:
+    """``count`` records readable by the session's user, written in transactions of RECORD_BATCH.
+
+    Each is what ``create`` writes, minus its audit events (the list reads none): a
+    records row with the content encrypted and signed under its own key (unsigned for
+    the one draft in 25), and the key sealed to the author and the recovery key (and to
+    the reader for one submitted record in 4), in grant rows of the shape ``_insert_grants``
+    writes (built here so that a batch's grants are one ``executemany``). Created one
+    every ten minutes, the newest now.
+    """
+    me, reader = session.directory.person(session.user_id), session.directory.by_name(READER)
+    suite, recovery = session.directory.hpke_suite, session.directory.recovery_public
+
+    def grant(record_id: int, key: bytes, user_id: int | None, public: bytes, reason: str, now: str) -> Figure:
+        return {"record_id": record_id, "user_id": user_id, "hpke_suite": suite, "key_version": 1,
+                "sealed": records._seal_to(session, public, record_id, 1, key), "granted_by": session.user_id,
+                "granted_at": now, "reason": reason}
+
+    start = session.vault.clock() - count * 600
+    counters: dict[int, int] = {}
+    progress(f"list_page_100k: building {count:,} records in batches of {RECORD_BATCH:,}")
+    for first in range(0, count, RECORD_BATCH):
+        with session.write() as conn:
+            rows, grants = [], []
+            for i in range(first, min(first + RECORD_BATCH, count)):
+                record_id, draft = i + 1, i % 25 == 0
+                content = record_schema.validate(varied_record(i))
+                key = crypto.random_bytes(crypto.KEY_SIZE)
+                now = audit.iso(start + i * 600)
+                year = int(now[:4])
+                counters[year] = counters.get(year, 0) + 1
+                rows.append({
+                    "id": record_id, "reference": f"IV-{year}-{counters[year]:04d}", "author_id": session.user_id,
+                    "status": "draft" if draft else "submitted", "category": content["category"],
+                    "urgency": content["urgency"], "protected": content["protected"], "created_at": now,
+                    "updated_at": now, "submitted_at": None if draft else now, "referred_at": None,
+                    "key_version": 1, "content": records._seal_body(session, key, "record", record_id, record_id, 1,
+                                                                    content, sign=not draft)})
+                grants.append(grant(record_id, key, me.user_id, me.hpke_public, "author", now))
+                if not draft and i % 4 == 1:
+                    grants.append(grant(record_id, key, reader.user_id, reader.hpke_public, SHARE_REASON, now))
+                grants.append(grant(record_id, key, None, recovery, "recovery", now))
+            conn.execute(insert(Record), rows)
+            conn.execute(insert(Grant), grants)
+            if first + RECORD_BATCH >= count:
+                conn.execute(insert(RecordCounter), [{"year": y, "last": n} for y, n in sorted(counters.items())])
+        done = min(first + RECORD_BATCH, count)
+        if done % 20_000 == 0 or done == count:
+            progress(f"  {done:,} / {count:,} records")
+
+
+def bench_list(workdir: Path, scale: Scale, progress: Progress) -> Figure:
+    directory = workdir / "list-vault"
+    password = throwaway_password()
+    vault, _code = Vault.init(directory, ADMIN, password, roles=("staff",), argon2=CHEAP_ARGON2)
+    with vault.unlock(ADMIN, password) as admin:
+        admin.add_user(READER, ["safeguarding_officer"])
+    session = vault.unlock(ADMIN, password)
+    deep = min(DEEP_OFFSET, scale.records - LIST_PAGE)
+    # The baseline runs the very page statement (and parameters) the API sent to the driver, caught
+    # on its way there: its one SELECT with a LIMIT (other statements, such as the directory's
+    # freshness check, are the API's own cost). Neither side is warmed up apart (a slow plan makes each run count at the
+    # quick scale): the file is in the OS cache after the build, and a first run's compiling
+    # and cold pages are one of at least MIN_LIST_RUNS runs under a median.
+    caught: list[tuple[str, Any]] = []
+    sent: dict[int, tuple[str, Any]] = {}
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+              _executemany: bool) -> None:
+        if PAGE_QUERY.match(statement):
+            caught.append((statement, parameters))
+
+    def api(offset: int) -> None:
+        caught.clear()
+        expect(f"list_records(offset={offset})", len(session.list_records(limit=LIST_PAGE, offset=offset)),
+               LIST_PAGE)
+        if len(caught) != 1:
+            raise RuntimeError(f"list_records sent {len(caught)} page queries; the baseline expects one")
+        sent[offset] = caught[0]
+
+    pages: list[float] = []
+    deeps: list[float] = []
+    bases: list[float] = []
+    deep_bases: list[float] = []
+    try:
+        build_records(session, scale.records, progress)
+        event.listen(session.engine, "before_cursor_execute", catch)
+        with raw_connection(vault.db_path, session.secrets.db_key) as raw:
+            def base(offset: int) -> None:
+                sql, parameters = sent[offset]
+                raw.execute("BEGIN")  # a read transaction, as session.read() opens
+                expect("raw_page_query", len(raw.execute(sql, parameters).fetchall()), LIST_PAGE)
+                raw.execute("COMMIT")
+
+            progress(f"list_page_100k: up to {scale.list_runs} x first page and offset {deep:,}, API and raw, "
+                     f"alternating (for {scale.list_budget_s:g} s at most after {MIN_LIST_RUNS})")
+            started = time.perf_counter()
+            while len(pages) < scale.list_runs and (len(pages) < MIN_LIST_RUNS or
+                                                     time.perf_counter() - started < scale.list_budget_s):
+                pages.append(timed(partial(api, 0)))
+                bases.append(timed(partial(base, 0)))
+                deeps.append(timed(partial(api, deep)))
+                deep_bases.append(timed(partial(base, deep)))
+            progress(f"list_page_100k: {len(pages)} runs, first page {statistics.median(pages):.4f} s "
+                     f"(baseline {statistics.median(bases):.4f} s)")
+    finally:
+        session.lock()
+    median, baseline = statistics.median(pages), statistics.median(bases)
+    deep_median, deep_base = statistics.median(deeps), statistics.median(deep_bases)
+    out = figure(median, "raw_page_query", baseline, target=f"<= {LIST_PAGE_TARGET_S * 1e3:g} ms p50",
+                 met=median <= LIST_PAGE_TARGET_S, deep_offset_median_s=deep_median,
+                 deep_offset_baseline_s=deep_base, deep_offset_ratio=deep_median / deep_base)
+    out["records"], out["page"], out["deep_offset"], out["runs"] = scale.records, LIST_PAGE, deep, len(pages)
+    return out
+
+
+def bench_records(workdir: Path, scale: Scale, progress: Progress) -> dict[str, Figure]:
+    unlock = records_vault(workdir)
+    with raw_connection(workdir / "scratch.db", crypto.random_bytes(crypto.KEY_SIZE)) as scratch:
+        for statement in SCRATCH_DDL:
+            scratch.execute(statement)
+        create = bench_create(unlock, scratch, scale, progress)
+        view = bench_view(unlock, scratch, scale, progress)
+    return {"record_create": create, "record_view": view, "list_page_100k": bench_list(workdir, scale, progress)}
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -478,9 +890,11 @@ def meta(scale: Scale, events: int) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "scale": scale.name,
         "events": events,
+        "records": scale.records,
         "runs": {"kdf": scale.kdf_reps, "unlock": scale.unlock_reps, "audit_append": scale.appends,
                  "audit_verify_signed": scale.runs, "audit_verify_hash": scale.read_runs,
-                 "audit_export_1m": scale.read_runs},
+                 "audit_export_1m": scale.read_runs, "record_create": scale.creates, "record_view": scale.views,
+                 "list_page_100k": scale.list_runs},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -493,6 +907,7 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         kdf = bench_kdf(scale, progress)
         unlock = bench_unlock(workdir, scale, kdf["median_s"], progress)
         append = bench_append(workdir, scale, progress)
+        record_figures = bench_records(workdir, scale, progress)
         session = build_log(workdir, events, progress)
         try:
             with raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
@@ -508,6 +923,7 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         "audit_verify_signed": verify_signed,
         "audit_verify_hash": verify_hash,
         "audit_export_1m": export,
+        **record_figures,
     })
     result["meta"]["elapsed_s"] = round(time.perf_counter() - progress.start, 1)
     return result
@@ -539,6 +955,12 @@ def table(result: dict[str, Any]) -> str:
     extras = [f"unlock overhead {seconds(result['unlock']['overhead_s'])}, cold unlock "
               f"{seconds(result['unlock']['cold_s'])}",
               f"export csv {seconds(result['audit_export_1m']['csv_median_s'])}"]
+    create, view, page = result["record_create"], result["record_view"], result["list_page_100k"]
+    extras += [f"record_create alone (sealed to {create['alone_readers']}) {seconds(create['alone_median_s'])}, "
+               f"then shared (sealed to {create['with_share_readers']}) {seconds(create['with_share_median_s'])}",
+               f"record_view warm {seconds(view['warm_median_s'])}",
+               f"list page at offset {page['deep_offset']:,} of {page['records']:,} records "
+               f"{seconds(page['deep_offset_median_s'])} (baseline {seconds(page['deep_offset_baseline_s'])})"]
     lines += ["", *extras,
               f"{m['scale']} scale, {m['events']:,} events, {m['cpu_count']} CPUs, Python {m['python']}, "
               f"SQLCipher {m['sqlcipher']}, cryptography {m['cryptography']}, {m['date']}, {m['elapsed_s']} s"]
