@@ -189,6 +189,14 @@ def _readable(session: Session, conn: Connection, ref: str | int) -> tuple[Any, 
     return row, grant
 
 
+def _submitted(session: Session, conn: Connection, ref: str | int, doing: str) -> tuple[Any, bytes]:
+    """A submitted record this user can read, and its content key; drafts are refused."""
+    row, grant = _readable(session, conn, ref)
+    if row.status != "submitted":
+        raise InvalidInput(f"Record {row.reference} is a draft; submit it before {doing}.")
+    return row, _content_key(session, row, grant)
+
+
 def _content_key(session: Session, record: Any, grant: Any) -> bytes:
     cache_key = (record.id, record.key_version)
     key = session.content_keys.get(cache_key)
@@ -391,10 +399,7 @@ def add_addendum(session: Session, ref: str | int, text: str) -> int:
     session.require_ready()
     record_schema.check_text(text, "addendum", required=True)
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        if row.status != "submitted":
-            raise InvalidInput(f"Record {row.reference} is a draft; change the draft instead of adding an addendum.")
-        key = _content_key(session, row, grant)
+        row, key = _submitted(session, conn, ref, "adding an addendum")
         addendum_id = _next_id(conn, _a)
         blob = _seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
         conn.execute(insert(Addendum).values(id=addendum_id, record_id=row.id, author_id=session.user_id,
@@ -432,11 +437,8 @@ def share(session: Session, ref: str | int, to: str, reason: str) -> None:
     session.require_ready()
     record_schema.check_choice(reason, "reason", record_schema.SHARE_REASONS)
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        if row.status != "submitted":
-            raise InvalidInput(f"Record {row.reference} is a draft; submit it before sharing it.")
+        row, key = _submitted(session, conn, ref, "sharing it")
         person = _recipient(session, to)
-        key = _content_key(session, row, grant)
         if not _share(session, conn, row, key, [person], reason, audit.now_iso(session.vault.clock)):
             raise InvalidInput(f"{person.username!r} can already read record {row.reference}.")
         session.append(conn, [audit.Event("record.shared", record_id=row.id, object=row.reference, properties={
@@ -447,14 +449,12 @@ def refer(session: Session, ref: str | int) -> list[str]:
     """Share with every active safeguarding officer and deputy at once; return who was added."""
     session.require_ready()
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        if row.status != "submitted":
-            raise InvalidInput(f"Record {row.reference} is a draft; submit it before referring it.")
+        row, key = _submitted(session, conn, ref, "referring it")
         team = session.directory.active_with_any_role(policy.SAFEGUARDING_TEAM)
         if not team:
             raise InvalidInput("There is no active safeguarding officer or deputy to refer to.")
         now = audit.now_iso(session.vault.clock)
-        added = _share(session, conn, row, _content_key(session, row, grant), team, "referral", now)
+        added = _share(session, conn, row, key, team, "referral", now)
         conn.execute(update(Record).where(Record.id == row.id).values(referred_at=row.referred_at or now))
         session.append(conn, [audit.Event("record.referred", record_id=row.id, object=row.reference, properties={
             "reference": row.reference, "to": [p.user_id for p in team], "added": [p.user_id for p in added]})])
@@ -511,10 +511,7 @@ def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: 
     record_schema.check_text(basis, "basis", limit=record_schema.MAX_SHORT_CHARS, required=True)
     record_schema.check_text(summary, "summary", required=True)
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        if row.status != "submitted":
-            raise InvalidInput(f"Record {row.reference} is a draft; submit it before recording a disclosure.")
-        key = _content_key(session, row, grant)
+        row, key = _submitted(session, conn, ref, "recording a disclosure")
         disclosure_id = _next_id(conn, _x)
         body = {"to": to, "channel": channel, "basis": basis, "summary": summary, "consent": consent}
         blob = _seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
