@@ -100,6 +100,15 @@ The figures and their baselines:
     stopping early (after at least three) once they have taken ``list_budget_s``;
     ``runs`` says how many were made.
 
+``guidance_review_5000_words``
+    ``vault.guidance.review(text)`` of a text of 5,000 words made of the sentences of
+    the two development sets in ``tests/vault`` (shuffled with a fixed seed, in
+    paragraphs of six): far denser in findings than a real record, so a hard case.
+    The target is p50 <= 10 ms, so that the TUI can review on every keystroke.
+    ``first_call_s`` is the process's first review, which also compiles the rules.
+    Baseline (``regex_words``): ``re.findall(r"\w+", text)``, one pass that only
+    splits the same text into words. The two alternate, ``guidance_runs`` times.
+
 The record figures use two vaults (one for create and view, one for the list) whose
 admin is also staff (a writer), with a second user, ``sam``, a safeguarding officer;
 the timed calls go through the session, as the CLI's do. These and the audit
@@ -124,6 +133,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import secrets
 import statistics
@@ -131,6 +141,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -148,7 +159,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import event, insert
 
-from vault import audit, crypto, db, record_schema, records
+from vault import audit, crypto, db, guidance, record_schema, records
 from vault.models import Grant, Record, RecordCounter
 from vault.session import Session, Vault
 
@@ -234,12 +245,13 @@ class Scale:
     records: int  # readable records behind list_page_100k
     list_runs: int  # at most, of each list page and its baseline
     list_budget_s: float  # no more list runs once they have taken this long (at least MIN_LIST_RUNS)
+    guidance_runs: int  # of each guidance review and its baseline
 
 
 QUICK = Scale("quick", events=20_000, kdf_reps=5, unlock_reps=7, appends=500, runs=3, read_runs=7,
-              creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0)
+              creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0, guidance_runs=60)
 FULL = Scale("full", events=1_000_000, kdf_reps=9, unlock_reps=9, appends=1_000, runs=3, read_runs=3,
-             creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0)
+             creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0, guidance_runs=300)
 
 
 # --- plumbing ------------------------------------------------------------------------
@@ -858,6 +870,40 @@ def bench_records(workdir: Path, scale: Scale, progress: Progress) -> dict[str, 
 # --- the run ------------------------------------------------------------------------------------
 
 
+GUIDANCE_SETS = ("guidance_labelled.toml", "guidance_labelled_b.toml")
+GUIDANCE_WORDS = 5_000
+
+
+def guidance_text() -> str:
+    """About GUIDANCE_WORDS words of the development sets' sentences, in paragraphs of six."""
+    sentences = []
+    for name in GUIDANCE_SETS:
+        with (ROOT / "tests" / "vault" / name).open("rb") as f:
+            sentences += [str(case["text"]) for case in tomllib.load(f)["case"]]
+    rng = random.Random(5000)
+    picked: list[str] = []
+    words = 0
+    while words < GUIDANCE_WORDS:
+        sentence = rng.choice(sentences)
+        picked.append(sentence)
+        words += len(sentence.split())
+    return "\n\n".join(" ".join(picked[i:i + 6]) for i in range(0, len(picked), 6))
+
+
+def bench_guidance(scale: Scale, progress: Progress) -> Figure:
+    text = guidance_text()
+    first = timed(lambda: guidance.review(text))
+    api, base = [], []
+    for _ in range(scale.guidance_runs):
+        api.append(timed(lambda: guidance.review(text)))
+        base.append(timed(lambda: re.findall(r"\w+", text)))
+    median = statistics.median(api)
+    progress(f"guidance_review: {median * 1e3:.2f} ms for {len(text.split()):,} words "
+             f"({len(guidance.review(text))} findings)")
+    return figure(median, "regex_words", statistics.median(base), target="p50 <= 10 ms", met=median <= 0.010,
+                  first_call_s=first, words=len(text.split()), findings=len(guidance.review(text)))
+
+
 def git_commit() -> str | None:
     """The checked-out commit (with ``+dirty`` for local changes), or None outside a git checkout."""
     try:
@@ -904,6 +950,7 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
     result: dict[str, Any] = {"meta": meta(scale, events)}
     with tempfile.TemporaryDirectory(prefix="incident-vault-bench-") as tmp:
         workdir = Path(tmp)
+        guidance_figure = bench_guidance(scale, progress)
         kdf = bench_kdf(scale, progress)
         unlock = bench_unlock(workdir, scale, kdf["median_s"], progress)
         append = bench_append(workdir, scale, progress)
@@ -924,6 +971,7 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         "audit_verify_hash": verify_hash,
         "audit_export_1m": export,
         **record_figures,
+        "guidance_review_5000_words": guidance_figure,
     })
     result["meta"]["elapsed_s"] = round(time.perf_counter() - progress.start, 1)
     return result

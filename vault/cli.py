@@ -320,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_records.add_commands(sub, common, command)
 
+    from vault import cli_guidance
+
+    cli_guidance.add_commands(sub)
+
     aud = sub.add_parser("audit", help="export, verify and checkpoint the audit log (auditors, admins)",
                          description="Export, verify and checkpoint the audit log (auditors, admins).",
                          parents=[common])

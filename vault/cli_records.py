@@ -17,7 +17,7 @@ from vault.records import HistoryEntry, RecordView
 Command = Callable[["argparse._SubParsersAction[Parser]", str, str, Callable[[argparse.Namespace], int]], Parser]
 
 
-def _read_input(path: str, what: str) -> bytes:
+def read_input(path: str, what: str) -> bytes:
     """A file's bytes, or the rest of standard input for ``-``."""
     if path == "-":
         try:
@@ -31,8 +31,8 @@ def _read_input(path: str, what: str) -> bytes:
         raise InvalidInput(f"{what} {path} cannot be read ({exc.strerror}).") from None
 
 
-def _read_text(path: str, what: str) -> str:
-    data = _read_input(path, what)
+def read_text(path: str, what: str) -> str:
+    data = read_input(path, what)
     if len(data) > record_schema.MAX_INPUT_BYTES:
         raise InvalidInput(f"{what} is larger than 1 MB; it was refused.")
     try:
@@ -44,7 +44,7 @@ def _read_text(path: str, what: str) -> str:
 def cmd_record_new(args: argparse.Namespace) -> int:
     secrets = Secrets(args.password_stdin)
     with unlock(args, secrets) as session:
-        data = record_schema.parse_json_bytes(_read_input(args.from_json, "The record file"))
+        data = record_schema.parse_json_bytes(read_input(args.from_json, "The record file"))
         reference = session.create_record(data, draft=args.draft)
     out(f"Saved draft {reference}." if args.draft else f"Submitted {reference}; it is now signed and permanent.")
     out(reference)
@@ -121,7 +121,7 @@ def cmd_record_revoke(args: argparse.Namespace) -> int:
 
 def cmd_record_addendum(args: argparse.Namespace) -> int:
     with unlock(args, Secrets(args.password_stdin)) as session:
-        text = _read_text(args.text_file, "The addendum file")
+        text = read_text(args.text_file, "The addendum file")
         number = session.add_addendum(args.ref, text)
     out(f"Addendum {number} added.")
     return 0
@@ -129,7 +129,7 @@ def cmd_record_addendum(args: argparse.Namespace) -> int:
 
 def cmd_record_disclose(args: argparse.Namespace) -> int:
     with unlock(args, Secrets(args.password_stdin)) as session:
-        summary = _read_text(args.summary_file, "The summary file")
+        summary = read_text(args.summary_file, "The summary file")
         number = session.disclose_record(args.ref, to=args.to, channel=args.channel, basis=args.basis,
                                          summary=summary, consent=args.consent)
     out(f"External disclosure {number} recorded (the vault sends nothing itself).")
