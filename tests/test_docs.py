@@ -27,3 +27,14 @@ def test_security_md_explains_the_three_layers() -> None:
     text = (ROOT / "SECURITY.md").read_text(encoding="utf-8").lower()
     for phrase in ("at rest", "need-to-know", "accountability", "not protected", "checkpoint"):
         assert phrase in text
+
+
+def test_the_readmes_rules_example_works(tmp_path: Path) -> None:
+    from vault import guidance
+
+    example = README.split("```toml\n", 1)[1].split("```", 1)[0]
+    rules_file = tmp_path / "ours.toml"
+    rules_file.write_text(example, encoding="utf-8")
+    rules = guidance.load_rules(rules_file)
+    findings = guidance.review("He kicked off at the meeting. He is a nuisance.", rules)
+    assert [f.kind for f in findings] == ["judgemental", "judgemental"]

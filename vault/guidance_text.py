@@ -239,18 +239,25 @@ _CLAUSE_BREAK = re.compile(
 _WORD_BEFORE = re.compile(r"([\w'’]+)\W*$")
 
 
-def reported(text: str, folded: str, pos: int, sentence_start: int) -> bool:
-    """Whether ``pos`` lies in words reporting what someone other than the writer said or
-    thought: after such a verb in its sentence, with no new clause of the writer's between.
-    ``folded`` is ``fold(text)``."""
-    for m in _REPORTING_WORDS.finditer(folded, sentence_start, pos):
-        if _subject_is_writer(text, m.start()):
-            continue
-        # A break may run on past pos (", I think" where pos is at "I"), so read a little further.
-        clause_break = _CLAUSE_BREAK.search(text, m.end(), pos + 40)
-        if clause_break is None or clause_break.start() >= pos:
-            return True
-    return False
+class ReportedSpeech:
+    """Which words of a sentence report what someone other than the writer said or thought:
+    those after such a verb, with no new clause of the writer's between ("She said she thinks
+    it was him, and I think…": the second "think" is the writer's)."""
+
+    def __init__(self, text: str, folded: str, sentence: Span) -> None:
+        start, end = sentence
+        self.verb_ends = [m.end() for m in _REPORTING_WORDS.finditer(folded, start, end)
+                          if not _subject_is_writer(text, m.start())]
+        self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(text, start, end)] if self.verb_ends else []
+
+    def __contains__(self, pos: int) -> bool:
+        for verb_end in self.verb_ends:
+            if verb_end > pos:
+                return False
+            i = bisect.bisect_left(self.breaks, verb_end)
+            if i == len(self.breaks) or self.breaks[i] >= pos:
+                return True
+        return False
 
 
 def _subject_is_writer(text: str, verb_start: int) -> bool:
