@@ -236,11 +236,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     directory = Path(tempfile.mkdtemp(prefix="incident-vault-demo-"))
     users, referred = create_demo(directory)
+    if not args.print and sys.stdin.isatty() and sys.stdout.isatty():
+        from vault.session import Vault
+
+        return _run_tui(Vault(directory), demo_users=users)
     out(f"Demo vault: {directory}")
     out("Demo users (for trying things out only):")
     for name, roles, password in users:
         out(f"  {name:<8} {password:<20}  {', '.join(roles)}")
-    out("The terminal UI is not built yet; try for example:")
+    out(f"Open the terminal UI with: incident-vault --vault {directory}; or try for example:")
     passwords = {name: password for name, _roles, password in users}
     for name, command in (("sam", "record list"), ("sofia", f"record show {referred}"), ("aud", "audit verify")):
         if name in passwords:
@@ -251,7 +255,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    raise VaultError("The terminal UI is not built yet; see incident-vault --help for the commands.")
+    return _run_tui(_vault(args))
+
+
+def _run_tui(vault: Vault, **kwargs: object) -> int:
+    """Run the terminal UI. The core never imports Textual: the UI package is loaded by name,
+    here only, when a person asks for it."""
+    import importlib
+
+    tui_app = importlib.import_module("tui.app")
+    tui_app.check_environment()
+    app = tui_app.make_app(vault, **kwargs)
+    app.run()
+    return int(app.return_code or 0)
 
 
 # --- parser -----------------------------------------------------------------------
@@ -290,7 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    command(sub, "demo", "create a demo vault in a temporary directory with one user of each role", cmd_demo)
+    p = command(sub, "demo", "create a demo vault in a temporary directory with one user of each role and open "
+                "the terminal UI, its users and passwords on the login screen", cmd_demo)
+    p.add_argument("--print", action="store_true",
+                   help="print the users, passwords and directory instead of opening the UI "
+                        "(also when not run in a terminal)")
 
     p = command(sub, "init", "create a vault; prints the recovery code once (last line)", cmd_init)
     p.add_argument("--admin", required=True, metavar="NAME", help="the first admin's username")

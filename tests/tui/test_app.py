@@ -1,0 +1,208 @@
+"""The terminal UI driven like a user (Textual's ``run_test`` and ``Pilot``): login, first-login
+password change, the records list, lock, auto-lock and hide, and what is switched off."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from tests.conftest import ADMIN, Built, FakeClock
+from tui.app import VaultApp, check_environment, make_app
+from tui.screens.hidden import HiddenScreen
+from tui.screens.login import LoginScreen
+from tui.screens.password import ChangePasswordScreen
+from tui.screens.records import PAGE, RecordsScreen
+from vault.errors import VaultError
+
+RECORD = {"own_words": "qzcanary-words I was scared.", "observations": "qzcanary-seen crying.",
+          "category": "safeguarding", "urgency": "urgent",
+          "subject": "qzcanary-subject", "consent": "given"}
+
+
+@pytest.fixture
+def sam(built: Built) -> str:
+    """A member of staff, who writes records."""
+    built.add("sam", "staff")
+    return "sam"
+
+
+def _status(app: VaultApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def _login(pilot, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    assert isinstance(app.screen, LoginScreen)
+    app.screen.query_one("#username", Input).value = username
+    app.screen.query_one("#password", Input).value = password
+    app.screen.query_one("#password", Input).focus()
+    await pilot.press("enter")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_login_opens_the_records_list(built: Built, sam: str) -> None:
+    with built.unlock(sam) as session:
+        session.create_record(RECORD)
+    app = make_app(built.vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        assert isinstance(app.screen, RecordsScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#records", DataTable)
+        assert table.row_count == 1
+        assert "Page 1: 1 records" in _status(app, "#records-status")
+        assert app.session is not None and app.session.username == sam
+
+
+async def test_a_wrong_password_says_so_and_stays(built: Built) -> None:
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        await _login(pilot, ADMIN, "not the password at all")
+        assert isinstance(app.screen, LoginScreen)
+        assert "wrong" in _status(app, "#login-status").lower()
+        assert app.screen.query_one("#password", Input).value == ""
+        assert app.session is None
+
+
+async def test_the_backoff_is_a_countdown(built: Built, clock: FakeClock) -> None:
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        for _ in range(6):
+            await _login(pilot, ADMIN, "not the password at all")
+        status = _status(app, "#login-status")
+        assert status.startswith("Too many attempts: try again in") and status.endswith(" s.")
+        assert app.screen.query_one("#unlock").disabled
+        clock.advance(3600)
+        app.screen.tick()  # type: ignore[attr-defined]
+        assert _status(app, "#login-status") == "You can try again now."
+        await _login(pilot, ADMIN, built.passwords[ADMIN])
+        assert isinstance(app.screen, RecordsScreen)
+
+
+async def test_a_one_time_password_leads_to_choosing_a_new_one(built: Built) -> None:
+    with built.unlock() as admin:
+        one_time = admin.add_user("bob", ["staff"])
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        await _login(pilot, "bob", one_time)
+        assert isinstance(app.screen, ChangePasswordScreen)
+        app.screen.query_one("#new", Input).value = "bob's own long password"
+        app.screen.query_one("#again", Input).value = "bob's own typo password"
+        app.screen.query_one("#again", Input).focus()
+        await pilot.press("enter")
+        assert "differ" in _status(app, "#password-status")
+        app.screen.query_one("#again", Input).value = "bob's own long password"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RecordsScreen)
+    built.vault.unlock("bob", "bob's own long password").lock()
+
+
+async def test_lock_drops_the_session_and_every_screen(built: Built) -> None:
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        await _login(pilot, ADMIN, built.passwords[ADMIN])
+        session = app.session
+        assert session is not None
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert session.locked and app.session is None
+        assert isinstance(app.screen, LoginScreen) and len(app.screen_stack) == 2  # default + login
+        assert app.screen.query_one("#username", Input).value == ADMIN
+
+
+async def test_idle_auto_lock(built: Built) -> None:
+    now = [0.0]
+    app = make_app(built.vault, clock=lambda: now[0], idle_lock_s=300)
+    async with app.run_test() as pilot:
+        await _login(pilot, ADMIN, built.passwords[ADMIN])
+        now[0] += 299
+        app.lock_if_idle()
+        assert isinstance(app.screen, RecordsScreen)
+        now[0] += 2
+        app.lock_if_idle()
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen) and app.session is None
+        assert "idle" in _status(app, "#login-status")
+
+
+async def test_hide_now_blanks_the_screen(built: Built, sam: str) -> None:
+    with built.unlock(sam) as session:
+        session.create_record(RECORD)
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, HiddenScreen)
+        assert "PROT" not in app.export_screenshot()
+        assert "2026" not in app.export_screenshot() and "safeguarding" not in app.export_screenshot()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RecordsScreen)
+
+
+async def test_the_list_pages_and_marks_protected_and_urgent_records(built: Built, sam: str) -> None:
+    with built.unlock(sam) as session:
+        for i in range(PAGE + 50):
+            session.create_record({**RECORD, "protected": i == 0, "urgency": "immediate" if i == 1 else "urgent"})
+    app = make_app(built.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#records", DataTable)
+        assert table.row_count == PAGE
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.row_count == 50
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert rows[-1][4] == "protected" and rows[-2][4] == ""
+        assert "red" in str(rows[-2][3].style)
+        screen = app.export_screenshot()
+        assert "qzcanary" not in screen  # the list shows metadata only
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.row_count == PAGE
+
+
+async def test_no_screenshot_command_and_no_clipboard(built: Built) -> None:
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        titles = [c.title.lower() for c in app.get_system_commands(app.screen)]
+        assert not any("screenshot" in t for t in titles)
+        assert "lock" in titles and "hide now" in titles
+        app.action_screenshot()
+        app.copy_to_clipboard("qzcanary")
+        await pilot.pause()
+        assert app.clipboard == ""
+
+
+async def test_a_crash_prints_one_sentence_without_locals(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    app = make_app(built.vault)
+    with pytest.raises(RuntimeError):
+        async with app.run_test() as pilot:
+            secret = "qzcanary-in-a-local"  # noqa: F841 - what a traceback with locals would show
+
+            def boom() -> None:
+                raise RuntimeError("internal")
+
+            app.call_later(boom)
+            await pilot.pause()
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "qzcanary" not in printed and "Traceback" not in printed and "locals" not in printed
+    assert printed == ("incident-vault stopped on an internal error (RuntimeError); submitted records are "
+                       "safe in the vault.")
+
+
+def test_textual_debugging_variables_are_refused() -> None:
+    check_environment({})
+    with pytest.raises(VaultError, match="TEXTUAL_SCREENSHOT"):
+        check_environment({"TEXTUAL_SCREENSHOT": "2"})
+    with pytest.raises(VaultError, match="TEXTUAL"):
+        check_environment({"TEXTUAL": "devtools"})

@@ -1,0 +1,165 @@
+"""The terminal UI: one factory, :func:`make_app`, used by the CLI and by the tests.
+
+The app holds the vault and, once unlocked, the session; screens call the core through them
+and never open the database themselves. Privacy is the app's job, not each screen's:
+
+- lock (a key, or idle for ``idle_lock_s``): the session is locked (content keys dropped),
+  every screen holding record text is removed, and the login screen asks again;
+- hide (a key): a blank screen at once, until a key is pressed;
+- no screenshot command, no traceback with locals on a crash (one sentence instead);
+- refuse to start when Textual's debugging or screenshot environment variables are set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from vault.errors import VaultError
+from vault.session import Session, Vault
+
+IDLE_LOCK_S = 300.0
+
+# Textual reads these at start-up: a devtools connection, a log file, a timed screenshot,
+# scripted key presses. Any of them could carry record text out of the screen.
+UNSAFE_ENVIRONMENT = ("TEXTUAL", "TEXTUAL_DEBUG", "TEXTUAL_LOG", "TEXTUAL_SCREENSHOT",
+                      "TEXTUAL_SCREENSHOT_LOCATION", "TEXTUAL_SCREENSHOT_FILENAME", "TEXTUAL_PRESS",
+                      "TEXTUAL_DEVTOOLS_HOST", "TEXTUAL_DEVTOOLS_PORT")
+
+
+def check_environment(environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse to start where Textual would copy the screen elsewhere."""
+    found = sorted(name for name in UNSAFE_ENVIRONMENT if environ.get(name))
+    if found:
+        raise VaultError(f"Refusing to start the terminal UI while {', '.join(found)} is set: "
+                         "it could copy record text off the screen.")
+
+
+class VaultApp(App[None]):
+    """incident-vault's terminal UI."""
+
+    TITLE = "incident-vault"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
+        Binding("f2", "hide", "Hide now", id="hide", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, vault: Vault, *, demo_users: Iterable[tuple[str, tuple[str, ...], str]] = (),
+                 clock: Callable[[], float] = time.monotonic, idle_lock_s: float = IDLE_LOCK_S) -> None:
+        super().__init__()
+        self.vault = vault
+        self.session: Session | None = None
+        self.demo_users = tuple(demo_users)
+        self.idle_clock = clock
+        self.idle_lock_s = idle_lock_s
+        self.last_activity = clock()
+        self.theme = "textual-dark"
+
+    # --- start and privacy -----------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.login import LoginScreen
+
+        self.push_screen(LoginScreen())
+        self.set_interval(1.0, self.lock_if_idle, name="idle-lock")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Any:
+        # No "Save screenshot": a record on screen must not end up in a file.
+        for command in super().get_system_commands(screen):
+            if "screenshot" not in command.title.lower():
+                yield command
+        yield SystemCommand("Lock", "Lock the vault now (password needed again)", self.action_lock)
+        yield SystemCommand("Hide now", "Blank the screen at once", self.action_hide)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.notify("Screenshots are turned off: they would copy record text to a file.", severity="warning")
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Nothing of a record leaves through the clipboard."""
+
+    def on_event(self, event: Any) -> Any:  # any key or mouse use counts as activity
+        from textual import events
+
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp):
+            self.last_activity = self.idle_clock()
+        return super().on_event(event)
+
+    def lock_if_idle(self) -> None:
+        if self.session is not None and self.idle_clock() - self.last_activity >= self.idle_lock_s:
+            self.action_lock(reason="Locked after being left idle.")
+
+    def action_lock(self, reason: str = "Locked.") -> None:
+        """Lock the session, drop every screen that may hold record text, ask again."""
+        from tui.screens.login import LoginScreen
+
+        username = self.session.username if self.session is not None else ""
+        if self.session is not None:
+            self.session.lock()
+            self.session = None
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(LoginScreen(username=username, status=reason))
+
+    def action_hide(self) -> None:
+        from tui.screens.hidden import HiddenScreen
+
+        if not isinstance(self.screen, HiddenScreen):
+            self.push_screen(HiddenScreen())
+
+    # --- after unlocking ---------------------------------------------------------------------
+
+    def unlocked(self, session: Session, password: str) -> None:
+        """The login screen opened a session: a one-time password must be changed first."""
+        from tui.screens.password import ChangePasswordScreen
+        from tui.screens.records import RecordsScreen
+
+        self.session = session
+        self.last_activity = self.idle_clock()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if session.must_change_password:
+            self.push_screen(ChangePasswordScreen(one_time=password))
+        else:
+            self.push_screen(RecordsScreen())
+
+    def password_changed(self) -> None:
+        from tui.screens.records import RecordsScreen
+
+        self.switch_screen(RecordsScreen())
+
+    # --- a crash shows one sentence, never a traceback with locals ----------------------------
+
+    def _fatal_error(self) -> None:
+        # Textual's own handler prints a traceback with local variables, which may hold record
+        # text. This one says what happened in one sentence and nothing else.
+        import sys
+
+        error = sys.exc_info()[1] or self._exception
+        self.bell()
+        self._exit_renderables.append(
+            f"incident-vault stopped on an internal error ({type(error).__name__}); "
+            "submitted records are safe in the vault.")
+        self._close_messages_no_wait()
+
+    def panic(self, *renderables: Any) -> None:
+        self._exit_renderables.append("incident-vault stopped on an internal error.")
+        self._close_messages_no_wait()
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.lock()
+            self.session = None
+
+
+def make_app(vault: Vault, **kwargs: Any) -> VaultApp:
+    """The one factory for the terminal UI (CLI and tests)."""
+    return VaultApp(vault, **kwargs)

@@ -1,0 +1,16 @@
+"""Hide now: a blank screen at once, until Enter is pressed."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+
+
+class HiddenScreen(Screen[None]):
+    """Nothing on it but one line at the bottom."""
+
+    BINDINGS = [Binding("enter", "app.pop_screen", "Show again", id="unhide")]
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("")

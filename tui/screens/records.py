@@ -1,0 +1,109 @@
+"""The records this user can read: metadata only, a page at a time, newest first.
+
+A page is fetched in a worker with ``list_records(limit=PAGE, before=…)``, so a page costs
+the same at 100 records or 100,000 and no widget ever holds the whole table. Protected
+records say so (the list never shows a subject); urgent and immediate ones stand out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from tui.app import VaultApp
+
+PAGE = 200
+COLUMNS = ("Reference", "Status", "Category", "Urgency", "Protected", "Author", "Created", "Submitted")
+URGENT_STYLE = {"immediate": "bold reverse red", "urgent": "bold red"}
+
+
+def row_of(record: Any) -> tuple[Text | str, ...]:
+    """A list row: metadata only, never text from the record."""
+    urgency = Text(record.urgency.replace("_", " "), style=URGENT_STYLE.get(record.urgency, ""))
+    return (record.reference, record.status, record.category.replace("_", " "), urgency,
+            "protected" if record.protected else "", record.author, record.created_at[:16].replace("T", " "),
+            (record.submitted_at or "")[:10])
+
+
+class RecordsScreen(Screen[None]):
+    """The records list."""
+
+    BINDINGS = [
+        Binding("n", "next_page", "Next page", id="next-page"),
+        Binding("p", "previous_page", "Previous page", id="previous-page"),
+        Binding("r", "reload", "Reload", id="reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cursors: list[int | None] = [None]  # the ``before`` of each page shown so far
+        self.page: list[Any] = []
+
+    @property
+    def vault_app(self) -> VaultApp:
+        from tui.app import VaultApp
+
+        assert isinstance(self.app, VaultApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="records-status")
+        table: DataTable[Any] = DataTable(id="records", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        session = self.vault_app.session
+        self.sub_title = f"{session.username} ({', '.join(sorted(session.roles))})" if session else ""
+        self.load(self.cursors[-1])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Loading a page of records")
+    def load(self, before: int | None) -> None:
+        session = self.vault_app.session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            page = session.list_records(limit=PAGE, before=before)
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, str(exc))
+        else:
+            self.app.call_from_thread(self.show_page, page)
+
+    def show_page(self, page: list[Any]) -> None:
+        self.page = page
+        table = self.query_one("#records", DataTable)
+        table.clear()
+        for record in page:
+            table.add_row(*row_of(record), key=str(record.id))
+        number = len(self.cursors)
+        more = " — n for the next page" if len(page) == PAGE else ""
+        self.show_status(f"Page {number}: {len(page)} records{more}." if page else
+                         "No records you can read yet." if number == 1 else "No more records.")
+        table.focus()
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#records-status", Static).update(text)
+
+    def action_next_page(self) -> None:
+        if len(self.page) == PAGE:
+            self.cursors.append(self.page[-1].id)
+            self.load(self.cursors[-1])
+
+    def action_previous_page(self) -> None:
+        if len(self.cursors) > 1:
+            self.cursors.pop()
+            self.load(self.cursors[-1])
+
+    def action_reload(self) -> None:
+        self.load(self.cursors[-1])
