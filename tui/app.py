@@ -47,6 +47,7 @@ class VaultApp(App[None]):
     TITLE = "incident-vault"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
+    ALLOW_SELECT = False  # no selecting record text to copy it
     BINDINGS = [
         Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
         Binding("f2", "hide", "Hide now", id="hide", priority=True),

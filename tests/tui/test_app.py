@@ -206,3 +206,47 @@ def test_textual_debugging_variables_are_refused() -> None:
         check_environment({"TEXTUAL_SCREENSHOT": "2"})
     with pytest.raises(VaultError, match="TEXTUAL"):
         check_environment({"TEXTUAL": "devtools"})
+
+
+async def test_opening_a_record_shows_it_and_records_the_view(built: Built, sam: str) -> None:
+    from tui.screens.record import RecordScreen
+
+    with built.unlock(sam) as session:
+        reference = session.create_record(RECORD)
+    app = make_app(built.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen)
+        text = _status(app, "#record-text")
+        assert reference in text and "qzcanary-words I was scared." in text
+        assert "viewed" in _status(app, "#record-history")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RecordsScreen)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert not any(isinstance(s, RecordScreen) for s in app.screen_stack)
+        assert "qzcanary" not in app.export_screenshot()
+    with built.unlock(sam) as session:
+        viewed = [e for e in session.record_history(reference) if e.action == "record.viewed"]
+    assert len(viewed) == 2 and {e.actor for e in viewed} == {sam}
+
+
+async def test_a_colleague_without_a_grant_sees_nothing(built: Built, sam: str) -> None:
+    built.add("lee", "staff")
+    with built.unlock(sam) as session:
+        session.create_record(RECORD)
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+        await _login(pilot, "lee", built.passwords["lee"])
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#records", DataTable).row_count == 0
+        assert "No records you can read yet." in _status(app, "#records-status")

@@ -41,6 +41,7 @@ class RecordsScreen(Screen[None]):
         Binding("n", "next_page", "Next page", id="next-page"),
         Binding("p", "previous_page", "Previous page", id="previous-page"),
         Binding("r", "reload", "Reload", id="reload"),
+        Binding("enter", "open", "Open", id="open", show=True),
     ]
 
     def __init__(self) -> None:
@@ -107,3 +108,12 @@ class RecordsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load(self.cursors[-1])
+
+    def action_open(self) -> None:
+        self.query_one("#records", DataTable).action_select_cursor()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from tui.screens.record import RecordScreen
+
+        if event.row_key.value is not None:
+            self.app.push_screen(RecordScreen(int(event.row_key.value)))
