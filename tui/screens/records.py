@@ -42,6 +42,7 @@ class RecordsScreen(Screen[None]):
         Binding("p", "previous_page", "Previous page", id="previous-page"),
         Binding("r", "reload", "Reload", id="reload"),
         Binding("enter", "open", "Open", id="open", show=True),
+        Binding("w", "write", "Write a record", id="write"),
     ]
 
     def __init__(self) -> None:
@@ -108,6 +109,15 @@ class RecordsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load(self.cursors[-1])
+
+    def action_write(self) -> None:
+        from tui.screens.compose import ComposeScreen, DangerScreen
+
+        def answered(immediate: bool | None) -> None:
+            if immediate is not None:
+                self.app.push_screen(ComposeScreen(immediate=immediate))
+
+        self.app.push_screen(DangerScreen(), answered)
 
     def action_open(self) -> None:
         self.query_one("#records", DataTable).action_select_cursor()

@@ -1,0 +1,134 @@
+"""Writing a record in the UI: the danger step, live guidance, draft, submit, who needs to know;
+then the recipient reads it and the author sees that they did."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input, Select, TextArea
+
+from tests.conftest import Built
+from tests.tui.test_app import _login, _status
+from tui.app import make_app
+from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
+from tui.screens.record import RecordScreen
+from tui.screens.records import RecordsScreen
+
+
+@pytest.fixture
+def people(built: Built) -> Built:
+    built.add("sam", "staff")
+    built.add("lee", "line_manager", "staff")
+    built.add("sofia", "safeguarding_officer")
+    return built
+
+
+async def _write(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    """From the list: the danger step (no), then the form filled in, a leading question typed."""
+    await pilot.press("w")
+    await pilot.pause()
+    assert isinstance(app.screen, DangerScreen)
+    assert "999" in _status(app, "#danger-text")
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(app.screen, ComposeScreen)
+    app.screen.query_one("#own_words", TextArea).load_text("qzcanary He locks me in my room.")
+    app.screen.query_one("#observations", TextArea).load_text("qzcanary Quiet, looked at the floor.")
+    questions = app.screen.query_one("#questions_asked", TextArea)
+    questions.focus()
+    await pilot.press(*"Did your dad hit you?")
+    await pilot.pause()
+
+
+async def test_write_see_guidance_submit_share_and_the_recipient_reads_it(people: Built) -> None:
+    app = make_app(people.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await _write(pilot, app)
+        assert app.screen.query_one("#questions_asked", TextArea).text == "Did your dad hit you?"
+        findings = _status(app, "#findings")
+        assert "“Did your dad hit you?”" in findings and "suggests an act" in findings
+        assert "Tell me what happened" in findings
+        await pilot.press("f6")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmSubmitScreen)
+        assert "permanent" in _status(app, "#confirm-text")
+        await pilot.click("#confirm")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, WhoNeedsToKnowScreen)
+        reference = app.screen.reference
+        app.screen.query_one("#share-to", Input).value = "lee"
+        app.screen.query_one("#share-reason", Select).value = "line_manager_advice"
+        await pilot.click("#share")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert _status(app, "#share-status") == "Shared with lee."
+        await pilot.click("#done")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RecordsScreen)
+    with people.unlock("sam") as session:
+        [summary] = session.list_records()
+        assert summary.reference == reference and summary.status == "submitted"
+        assert session.view_record(reference).content["questions_asked"] == "Did your dad hit you?"
+
+    reader = make_app(people.vault)
+    async with reader.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "lee", people.passwords["lee"])
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        assert reader.screen.query_one("#records", DataTable).row_count == 1
+        await pilot.press("enter")
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(reader.screen, RecordScreen)
+        assert "qzcanary He locks me in my room." in _status(reader, "#record-text")
+    with people.unlock("sam") as session:
+        history = session.record_history(reference)
+    assert any(e.action == "record.viewed" and e.actor == "lee" for e in history)
+    assert any(e.action == "record.shared" and e.details.get("to_username") == "lee" for e in history)
+
+
+async def test_a_draft_then_submit_and_refer_to_the_team(people: Built) -> None:
+    app = make_app(people.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await _write(pilot, app)
+        await pilot.press("f5")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen) and screen.reference is not None
+        assert _status(app, "#compose-status") == f"Saved as draft {screen.reference}."
+        with people.unlock("sam") as session:
+            assert session.list_records()[0].status == "draft"
+        await pilot.press("f6")
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, WhoNeedsToKnowScreen) and app.screen.reference == screen.reference
+        await pilot.click("#refer")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert _status(app, "#share-status") == "Referred: now shared with sofia."
+    with people.unlock("sofia") as session:
+        [summary] = session.list_records()
+        assert summary.status == "submitted"
+
+
+async def test_immediate_danger_sets_the_urgency_and_errors_are_one_sentence(people: Built) -> None:
+    app = make_app(people.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await pilot.press("w")
+        await pilot.pause()
+        assert "sofia" in _status(app, "#danger-text")  # the safeguarding officer, named
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.screen.query_one("#urgency", Select).value == "immediate"
+        await pilot.press("f5")  # nothing written yet: the required fields are named
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert _status(app, "#compose-status") == "The field 'own_words' is required and must not be empty."
+        assert isinstance(app.screen, ComposeScreen) and app.screen.reference is None
