@@ -3,6 +3,8 @@ password change, the records list, lock, auto-lock and hide, and what is switche
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from textual.widgets import DataTable, Input, Static
 
@@ -250,3 +252,23 @@ async def test_a_colleague_without_a_grant_sees_nothing(built: Built, sam: str) 
         await pilot.pause()
         assert app.screen.query_one("#records", DataTable).row_count == 0
         assert "No records you can read yet." in _status(app, "#records-status")
+
+
+async def test_a_worker_that_fails_unexpectedly_says_so_without_its_text(built: Built) -> None:
+    from textual import work
+    from textual.worker import WorkerFailed
+
+    app = make_app(built.vault)
+    async with app.run_test() as pilot:
+
+        @work(thread=True, exit_on_error=False)
+        def broken(self: VaultApp) -> None:
+            raise TypeError("qzcanary in the message")
+
+        broken(app)
+        with contextlib.suppress(WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("internal error (TypeError)" in m for m in messages)
+        assert not any("qzcanary" in m for m in messages)

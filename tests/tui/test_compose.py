@@ -132,3 +132,64 @@ async def test_immediate_danger_sets_the_urgency_and_errors_are_one_sentence(peo
         await pilot.pause()
         assert _status(app, "#compose-status") == "The field 'own_words' is required and must not be empty."
         assert isinstance(app.screen, ComposeScreen) and app.screen.reference is None
+
+
+async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(people: Built) -> None:
+    from tui.screens.record import AddendumScreen, ShareScreen
+
+    with people.unlock("sam") as session:
+        reference = session.create_record({"own_words": "qzcanary words", "observations": "qzcanary seen"})
+    app = make_app(people.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen)
+
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AddendumScreen)
+        app.screen.query_one("#addendum-text", TextArea).load_text("qzcanary later: she phoned back.")
+        await pilot.click("#add")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen)
+        assert "Addendum 1 by sam" in _status(app, "#record-text"), [n.message for n in app._notifications]
+        assert "qzcanary later: she phoned back." in _status(app, "#record-text")
+
+        await pilot.press("f")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "sofia" in _status(app, "#record-text")  # now a reader
+
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, ShareScreen)
+        app.screen.query_one("#username", Input).value = "lee"
+        app.screen.query_one("#reason", Select).value = "line_manager_advice"
+        await pilot.click("#ok")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "lee (line manager advice)" in _status(app, "#record-text")
+
+        await pilot.press("v")
+        await pilot.pause()
+        app.screen.query_one("#username", Input).value = "lee"
+        await pilot.click("#ok")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "lee (" not in _status(app, "#record-text")
+    with people.unlock("sam") as session:
+        actions = [e.action for e in session.record_history(reference)]
+    assert {"record.addendum", "record.referred", "record.shared", "record.revoked"} <= set(actions)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
+from vault import record_schema
 from vault.cli_records import describe_event, local_time, render_text
 from vault.errors import VaultError
 
@@ -34,7 +35,13 @@ def history_text(entries: list[Any]) -> str:
 class RecordScreen(Screen[None]):
     """A record you may read."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="back")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="back"),
+        Binding("a", "addendum", "Add an addendum", id="addendum"),
+        Binding("f", "refer", "Refer to the team", id="refer"),
+        Binding("s", "share", "Share", id="share"),
+        Binding("v", "revoke", "Revoke a reader", id="revoke"),
+    ]
 
     def __init__(self, record_id: int) -> None:
         super().__init__()
@@ -73,3 +80,118 @@ class RecordScreen(Screen[None]):
     def show(self, text: str, history: str) -> None:
         self.query_one("#record-text", Static).update(text)
         self.query_one("#record-history", Static).update(history)
+
+    # --- actions: each runs in a worker, then the record is shown again -------------------------
+
+    def action_addendum(self) -> None:
+        def written(text: str | None) -> None:
+            if text:
+                self.act("add_addendum", text)
+
+        self.app.push_screen(AddendumScreen(), written)
+
+    def action_refer(self) -> None:
+        self.act("refer_record")
+
+    def action_share(self) -> None:
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer:
+                self.act("share_record", *answer)
+
+        self.app.push_screen(ShareScreen(), chosen)
+
+    def action_revoke(self) -> None:
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer:
+                self.act("revoke_record", answer[0])
+
+        self.app.push_screen(ShareScreen(revoke=True), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Updating the record")
+    def act(self, method: str, *args: str) -> None:
+        session = self.vault_app.session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            result = getattr(session, method)(self.record_id, *args)
+        except VaultError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            return
+        if method == "add_addendum":
+            done = "Addendum added."
+        elif method == "share_record":
+            done = f"Shared with {args[0]}."
+        elif method == "revoke_record":
+            done = f"{args[0]} can no longer read it; the record has a new key."
+        else:
+            done = (f"Referred: now shared with {', '.join(result)}." if result
+                    else "Already shared with the whole safeguarding team.")
+        self.app.call_from_thread(self.app.notify, done)
+        self.app.call_from_thread(self.load)
+
+
+class AddendumScreen(ModalScreen[str | None]):
+    """An addendum: signed, encrypted with the record, never edited afterwards."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="addendum-cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="addendum-box"):
+            yield Label("Add an addendum (a correction or later information; it is permanent)", classes="title")
+            yield TextArea(id="addendum-text", soft_wrap=True)
+            with Horizontal():
+                yield Button("Add", variant="primary", id="add")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#addendum-text", TextArea).focus()
+
+    @on(Button.Pressed, "#add")
+    def add(self) -> None:
+        self.dismiss(self.query_one("#addendum-text", TextArea).text.strip() or None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ShareScreen(ModalScreen[tuple[str, str] | None]):
+    """Share with one person and why (need-to-know), or name a reader to revoke."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="share-cancel")]
+
+    def __init__(self, *, revoke: bool = False) -> None:
+        super().__init__()
+        self.revoke = revoke
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="share-modal"):
+            if self.revoke:
+                yield Label("Revoke: who should no longer read this record?", classes="title")
+                yield Static("They keep whatever they already saw; the record gets a new key for everyone else.")
+            else:
+                yield Label("Share with one person who needs to know", classes="title")
+                yield Static("Share only what they need, only with those who need it.")
+            yield Input(placeholder="username", id="username")
+            if not self.revoke:
+                yield Select([(r.replace("_", " "), r) for r in record_schema.SHARE_REASONS],
+                             prompt="why they need to know", id="reason")
+            with Horizontal():
+                yield Button("Revoke" if self.revoke else "Share", variant="warning", id="ok")
+                yield Button("Cancel", id="cancel")
+            yield Static("", id="share-modal-status", classes="status")
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def ok(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        reason = "" if self.revoke else self.query_one("#reason", Select).value
+        if not username or reason is Select.BLANK:
+            self.query_one("#share-modal-status", Static).update("Give a username" + (
+                "." if self.revoke else " and why they need to know."))
+            return
+        self.dismiss((username, str(reason)))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
