@@ -4,7 +4,7 @@ then the recipient reads it and the author sees that they did."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Input, Select, TextArea
+from textual.widgets import Button, DataTable, Input, Select, TextArea
 
 from tests.conftest import Built
 from tests.tui.test_app import _login, _status
@@ -193,3 +193,39 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
     with people.unlock("sam") as session:
         actions = [e.action for e in session.record_history(reference)]
     assert {"record.addendum", "record.referred", "record.shared", "record.revoked"} <= set(actions)
+
+
+async def test_an_external_disclosure_is_recorded_from_the_record_view(people: Built) -> None:
+    from tui.screens.record import DisclosureScreen
+
+    with people.unlock("sam") as session:
+        reference = session.create_record({"own_words": "qzcanary words", "observations": "qzcanary seen"})
+    app = make_app(people.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, DisclosureScreen)
+        app.screen.query_one("#to", Input).value = "Police child protection unit"
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "Fill in: basis, summary, consent." in _status(app, "#disclose-status")
+        app.screen.query_one("#basis", Input).value = "legal duty"
+        app.screen.query_one("#summary", TextArea).load_text("qzcanary name and the date only")
+        app.screen.query_one("#consent", Select).value = "not_sought"
+        await pilot.pause()
+        app.screen.query_one("#ok", Button).press()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen), _status(app, "#disclose-status")
+        text = _status(app, "#record-text")
+        assert "External disclosure 1 by sam" in text and "Police child protection unit (verbal" in text
+    with people.unlock("sam") as session:
+        assert "record.disclosed" in [e.action for e in session.record_history(reference)]

@@ -258,7 +258,7 @@ class WhoNeedsToKnowScreen(Screen[None]):
     def share(self) -> None:
         to = self.query_one("#share-to", Input).value.strip()
         reason = self.query_one("#share-reason", Select).value
-        if not to or reason is Select.BLANK:
+        if not to or reason is Select.NULL:
             self.query_one("#share-status", Static).update("Give a username and why they need to know.")
             return
         self.run_action_in_worker("share", f"{to}\0{reason}")

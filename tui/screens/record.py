@@ -41,6 +41,7 @@ class RecordScreen(Screen[None]):
         Binding("f", "refer", "Refer to the team", id="refer"),
         Binding("s", "share", "Share", id="share"),
         Binding("v", "revoke", "Revoke a reader", id="revoke"),
+        Binding("d", "disclose", "External disclosure", id="disclose"),
     ]
 
     def __init__(self, record_id: int) -> None:
@@ -106,6 +107,26 @@ class RecordScreen(Screen[None]):
                 self.act("revoke_record", answer[0])
 
         self.app.push_screen(ShareScreen(revoke=True), chosen)
+
+    def action_disclose(self) -> None:
+        def recorded(answer: dict[str, str] | None) -> None:
+            if answer:
+                self.disclose(answer)
+
+        self.app.push_screen(DisclosureScreen(), recorded)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Recording the disclosure")
+    def disclose(self, answer: dict[str, str]) -> None:
+        session = self.vault_app.session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            session.disclose_record(self.record_id, **answer)
+        except VaultError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.app.notify, f"Disclosure to {answer['to']} recorded.")
+        self.app.call_from_thread(self.load)
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Updating the record")
     def act(self, method: str, *args: str) -> None:
@@ -186,11 +207,52 @@ class ShareScreen(ModalScreen[tuple[str, str] | None]):
     def ok(self) -> None:
         username = self.query_one("#username", Input).value.strip()
         reason = "" if self.revoke else self.query_one("#reason", Select).value
-        if not username or reason is Select.BLANK:
+        if not username or reason is Select.NULL:
             self.query_one("#share-modal-status", Static).update("Give a username" + (
                 "." if self.revoke else " and why they need to know."))
             return
         self.dismiss((username, str(reason)))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+
+class DisclosureScreen(ModalScreen[dict[str, str] | None]):
+    """Information shared outside the vault, recorded: to whom, how, on what basis, what, and
+    consent. The vault sends nothing itself."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="disclose-cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="disclose-box"):
+            yield Label("Record an external disclosure (the vault sends nothing itself)", classes="title")
+            yield Input(placeholder="to whom (e.g. Police child protection unit)", id="to")
+            yield Select([(c, c) for c in record_schema.CHANNELS], value="verbal", allow_blank=False, id="channel")
+            yield Input(placeholder="lawful basis (e.g. legal duty to protect a child)", id="basis")
+            yield Label("What was shared: only what they needed")
+            yield TextArea(id="summary", soft_wrap=True)
+            yield Select([(c.replace("_", " "), c) for c in record_schema.CONSENTS], prompt="consent",
+                         id="consent")
+            with Horizontal():
+                yield Button("Record it", variant="warning", id="ok")
+                yield Button("Cancel", id="cancel")
+            yield Static("", id="disclose-status", classes="status")
+
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        consent = self.query_one("#consent", Select).value
+        answer = {"to": self.query_one("#to", Input).value.strip(),
+                  "channel": str(self.query_one("#channel", Select).value),
+                  "basis": self.query_one("#basis", Input).value.strip(),
+                  "summary": self.query_one("#summary", TextArea).text.strip(),
+                  "consent": "" if consent is Select.NULL else str(consent)}
+        missing = [name for name, value in answer.items() if not value]
+        if missing:
+            self.query_one("#disclose-status", Static).update(f"Fill in: {', '.join(missing)}.")
+            return
+        self.dismiss(answer)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
