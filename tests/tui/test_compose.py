@@ -173,6 +173,9 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
         await pilot.pause()
         assert isinstance(app.screen, ShareScreen)
         app.screen.query_one("#username", Input).value = "lee"
+        app.screen.query_one("#ok", Button).press()  # no reason chosen yet: refused
+        await pilot.pause()
+        assert _status(app, "#share-modal-status") == "Give a username and why they need to know."
         app.screen.query_one("#reason", Select).value = "line_manager_advice"
         await pilot.click("#ok")
         await app.workers.wait_for_complete()
