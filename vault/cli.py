@@ -239,7 +239,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.print and sys.stdin.isatty() and sys.stdout.isatty():
         from vault.session import Vault
 
-        return _run_tui(Vault(directory), demo_users=users)
+        return _run_tui(Vault(directory), demo_users=users, idle_lock_s=lock_after_from_env())
     out(f"Demo vault: {directory}")
     out("Demo users (for trying things out only):")
     for name, roles, password in users:
@@ -254,8 +254,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def lock_after_from_env() -> float:
+    """Seconds of idleness before the UI locks: ``INCIDENT_VAULT_LOCK_AFTER`` in minutes
+    (default 5; 1 to 60)."""
+    text = os.environ.get("INCIDENT_VAULT_LOCK_AFTER")
+    if not text:
+        return 300.0
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1
+    if not 1 <= minutes <= 60:
+        raise InvalidInput("INCIDENT_VAULT_LOCK_AFTER must be a number of minutes from 1 to 60.")
+    return minutes * 60
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
-    return _run_tui(_vault(args))
+    return _run_tui(_vault(args), idle_lock_s=lock_after_from_env())
 
 
 def _run_tui(vault: Vault, **kwargs: object) -> int:

@@ -168,3 +168,17 @@ def test_demo_builds_a_vault_with_every_role(cli: Run) -> None:
     assert shown.code == 0 and "Their own words" in shown.out, shown.err
     shutil.rmtree(directory)
     assert verified.code == 0, verified.err
+
+
+def test_the_ui_lock_delay_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.cli import lock_after_from_env
+    from vault.errors import InvalidInput
+
+    monkeypatch.delenv("INCIDENT_VAULT_LOCK_AFTER", raising=False)
+    assert lock_after_from_env() == 300
+    monkeypatch.setenv("INCIDENT_VAULT_LOCK_AFTER", "2.5")
+    assert lock_after_from_env() == 150
+    for bad in ("0", "61", "soon"):
+        monkeypatch.setenv("INCIDENT_VAULT_LOCK_AFTER", bad)
+        with pytest.raises(InvalidInput, match="from 1 to 60"):
+            lock_after_from_env()
