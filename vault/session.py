@@ -426,6 +426,12 @@ class Session:
 
         return records.view(self, ref)
 
+    def search_records(self, query: str, **kwargs: Any) -> Any:
+        """Readable records whose text contains ``query``: a generator of summaries."""
+        from vault import search
+
+        return search.search(self, query, **kwargs)
+
     def record_history(self, ref: str | int) -> list[Any]:
         from vault import records
 

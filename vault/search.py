@@ -1,0 +1,89 @@
+"""Search across the text of the records a user may read (SPEC §10: only what they may read,
+streamed, content keys cached for the unlocked session).
+
+Each readable record is decrypted and its signatures checked, as a view would; matching is a
+case-blind substring test over every text field, its addenda and its disclosures. Results are
+metadata (:class:`~vault.records.RecordSummary`); opening one is a view like any other. The
+search itself is one audit event, with the number of records searched and found and never the
+words searched for, which may themselves be sensitive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, select
+
+from vault import audit, policy
+from vault.errors import InvalidInput
+from vault.models import Grant, Record, table
+
+# The same envelope helpers a view uses: search must open records exactly as view does.
+from vault.records import _ITEMS, RecordSummary, _content_key, _open_body, _summary
+
+if TYPE_CHECKING:
+    from vault.session import Session
+
+_r, _g = table(Record), table(Grant)
+_MINE = and_(_g.c.user_id == bindparam("me"), _g.c.revoked_at.is_(None), _g.c.sealed.is_not(None))
+_READABLE = (select(*_r.c, _g.c.hpke_suite, _g.c.sealed).select_from(_r.join(_g, _g.c.record_id == _r.c.id))
+             .where(_MINE).order_by(_r.c.id.desc()))
+_COUNT = select(func.count()).select_from(_g).where(_MINE)
+MAX_QUERY = 200
+
+Progress = Callable[[int, int], None]
+
+
+def _texts(body: dict[str, Any]) -> Iterator[str]:
+    for value in body.values():
+        if isinstance(value, str):
+            yield value
+
+
+def search(session: Session, query: str, *, progress: Progress | None = None,
+           cancelled: Callable[[], bool] = lambda: False) -> Iterator[RecordSummary]:
+    """Yield, newest first, the readable records whose text contains ``query`` (case-blind).
+
+    ``progress(done, total)`` is called every 100 records; ``cancelled()`` is checked as often
+    and stops the search early. Raises :class:`InvalidInput` for an empty or overlong query.
+    """
+    session.require_ready()
+    needle = " ".join(query.split()).casefold()
+    if not needle:
+        raise InvalidInput("Type the words to search for.")
+    if len(needle) > MAX_QUERY:
+        raise InvalidInput(f"Search for at most {MAX_QUERY} characters.")
+    if not policy.may_read(session.roles):
+        return
+    searched = found = 0
+    try:
+        with session.read() as conn:
+            total = int(conn.execute(_COUNT, {"me": session.user_id}).scalar_one())
+            for row in conn.execute(_READABLE, {"me": session.user_id}):
+                if searched % 100 == 0:
+                    if cancelled():
+                        break
+                    if progress is not None:
+                        progress(searched, total)
+                searched += 1
+                if _matches(session, conn, row, needle):
+                    found += 1
+                    yield _summary(session, row)
+            if progress is not None:
+                progress(searched, total)
+    finally:
+        with session.write() as conn:
+            session.append(conn, [audit.Event("record.search", properties={"searched": searched, "found": found})])
+
+
+def _matches(session: Session, conn: Any, row: Any, needle: str) -> bool:
+    key = _content_key(session, row, row)
+    record = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+    if any(needle in " ".join(text.split()).casefold() for text in _texts(record.body)):
+        return True
+    for kind, item_id, content in conn.execute(_ITEMS, {"rid": row.id}):
+        item = _open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content))
+        if any(needle in " ".join(text.split()).casefold() for text in _texts(item.body)):
+            return True
+    return False
