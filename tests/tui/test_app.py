@@ -272,3 +272,29 @@ async def test_a_worker_that_fails_unexpectedly_says_so_without_its_text(built: 
         messages = [n.message for n in app._notifications]
         assert any("internal error (TypeError)" in m for m in messages)
         assert not any("qzcanary" in m for m in messages)
+
+
+async def test_search_streams_matching_records_into_the_list(built: Built, sam: str) -> None:
+    with built.unlock(sam) as session:
+        for i in range(30):
+            session.create_record({**RECORD, "own_words": f"needle {i}" if i % 3 == 0 else f"hay {i}"})
+    app = make_app(built.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("slash")
+        await pilot.pause()
+        box = app.screen.query_one("#search-box", Input)
+        assert box.display and app.focused is box
+        await pilot.press(*"needle")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#records", DataTable)
+        assert table.row_count == 10
+        assert _status(app, "#records-status") == "10 records found. Escape ends the search."
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not box.display and table.row_count == 30

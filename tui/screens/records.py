@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from vault.errors import VaultError
 
@@ -43,6 +43,8 @@ class RecordsScreen(Screen[None]):
         Binding("r", "reload", "Reload", id="reload"),
         Binding("enter", "open", "Open", id="open", show=True),
         Binding("w", "write", "Write a record", id="write"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("escape", "end_search", "End search", id="end-search", show=False),
     ]
 
     def __init__(self) -> None:
@@ -59,6 +61,8 @@ class RecordsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="search the text of your records (enter to search, escape to close)",
+                    id="search-box")
         yield Static("", id="records-status")
         table: DataTable[Any] = DataTable(id="records", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
@@ -66,6 +70,7 @@ class RecordsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#search-box").display = False
         session = self.vault_app.session
         self.sub_title = f"{session.username} ({', '.join(sorted(session.roles))})" if session else ""
         self.load(self.cursors[-1])
@@ -109,6 +114,52 @@ class RecordsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load(self.cursors[-1])
+
+    # --- search: in a worker, results streamed into the table, progress shown -----------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search-box", Input)
+        box.display = True
+        box.focus()
+
+    def action_end_search(self) -> None:
+        box = self.query_one("#search-box", Input)
+        if box.display:
+            self.workers.cancel_group(self, "search")
+            box.value = ""
+            box.display = False
+            self.load(self.cursors[-1])
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search-box":
+            self.query_one("#records", DataTable).clear()
+            self.run_search(event.value)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False, description="Searching records")
+    def run_search(self, query: str) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        session = self.vault_app.session
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.show_status, f"Searching: {done:,} of {total:,} records…")
+
+        found = 0
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            for record in session.search_records(query, progress=progress, cancelled=lambda: worker.is_cancelled):
+                found += 1
+                self.app.call_from_thread(self.add_result, record)
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, str(exc))
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self.show_status, f"{found:,} records found. Escape ends the search.")
+
+    def add_result(self, record: Any) -> None:
+        self.query_one("#records", DataTable).add_row(*row_of(record), key=str(record.id))
 
     def action_write(self) -> None:
         from tui.screens.compose import ComposeScreen, DangerScreen
