@@ -32,6 +32,13 @@ def _status(app: VaultApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let the workers finish (and any they start in turn), then the screen catch up."""
+    for _ in range(2):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
 async def _login(pilot, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
     app = pilot.app
     assert isinstance(app.screen, LoginScreen)
@@ -39,8 +46,7 @@ async def _login(pilot, username: str, password: str) -> None:  # type: ignore[n
     app.screen.query_one("#password", Input).value = password
     app.screen.query_one("#password", Input).focus()
     await pilot.press("enter")
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def test_login_opens_the_records_list(built: Built, sam: str) -> None:
@@ -50,8 +56,7 @@ async def test_login_opens_the_records_list(built: Built, sam: str) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await _login(pilot, sam, built.passwords[sam])
         assert isinstance(app.screen, RecordsScreen)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         table = app.screen.query_one("#records", DataTable)
         assert table.row_count == 1
         assert "Page 1: 1 records" in _status(app, "#records-status")
@@ -97,8 +102,7 @@ async def test_a_one_time_password_leads_to_choosing_a_new_one(built: Built) -> 
         assert "differ" in _status(app, "#password-status")
         app.screen.query_one("#again", Input).value = "bob's own long password"
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, RecordsScreen)
     built.vault.unlock("bob", "bob's own long password").lock()
 
@@ -154,13 +158,11 @@ async def test_the_list_pages_and_marks_protected_and_urgent_records(built: Buil
     app = make_app(built.vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _login(pilot, sam, built.passwords[sam])
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         table = app.screen.query_one("#records", DataTable)
         assert table.row_count == PAGE
         await pilot.press("n")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert table.row_count == 50
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert rows[-1][4] == "protected" and rows[-2][4] == ""
@@ -168,8 +170,7 @@ async def test_the_list_pages_and_marks_protected_and_urgent_records(built: Buil
         screen = app.export_screenshot()
         assert "qzcanary" not in screen  # the list shows metadata only
         await pilot.press("p")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert table.row_count == PAGE
 
 
@@ -218,11 +219,9 @@ async def test_opening_a_record_shows_it_and_records_the_view(built: Built, sam:
     app = make_app(built.vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _login(pilot, sam, built.passwords[sam])
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, RecordScreen)
         text = _status(app, "#record-text")
         assert reference in text and "qzcanary-words I was scared." in text
@@ -248,8 +247,7 @@ async def test_a_colleague_without_a_grant_sees_nothing(built: Built, sam: str) 
     app = make_app(built.vault)
     async with app.run_test() as pilot:
         await _login(pilot, "lee", built.passwords["lee"])
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#records", DataTable).row_count == 0
         assert "No records you can read yet." in _status(app, "#records-status")
 
@@ -267,8 +265,7 @@ async def test_a_worker_that_fails_unexpectedly_says_so_without_its_text(built: 
 
         broken(app)
         with contextlib.suppress(WorkerFailed):
-            await app.workers.wait_for_complete()
-        await pilot.pause()
+            await settle(pilot)
         messages = [n.message for n in app._notifications]
         assert any("internal error (TypeError)" in m for m in messages)
         assert not any("qzcanary" in m for m in messages)
@@ -281,20 +278,17 @@ async def test_search_streams_matching_records_into_the_list(built: Built, sam: 
     app = make_app(built.vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _login(pilot, sam, built.passwords[sam])
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("slash")
         await pilot.pause()
         box = app.screen.query_one("#search-box", Input)
         assert box.display and app.focused is box
         await pilot.press(*"needle")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         table = app.screen.query_one("#records", DataTable)
         assert table.row_count == 10
         assert _status(app, "#records-status") == "10 records found. Escape ends the search."
         await pilot.press("escape")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert not box.display and table.row_count == 30

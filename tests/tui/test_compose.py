@@ -7,7 +7,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Select, TextArea
 
 from tests.conftest import Built
-from tests.tui.test_app import _login, _status
+from tests.tui.test_app import _login, _status, settle
 from tui.app import make_app
 from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
 from tui.screens.record import RecordScreen
@@ -53,19 +53,16 @@ async def test_write_see_guidance_submit_share_and_the_recipient_reads_it(people
         assert isinstance(app.screen, ConfirmSubmitScreen)
         assert "permanent" in _status(app, "#confirm-text")
         await pilot.click("#confirm")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, WhoNeedsToKnowScreen)
         reference = app.screen.reference
         app.screen.query_one("#share-to", Input).value = "lee"
         app.screen.query_one("#share-reason", Select).value = "line_manager_advice"
         await pilot.click("#share")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert _status(app, "#share-status") == "Shared with lee."
         await pilot.click("#done")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, RecordsScreen)
     with people.unlock("sam") as session:
         [summary] = session.list_records()
@@ -75,12 +72,10 @@ async def test_write_see_guidance_submit_share_and_the_recipient_reads_it(people
     reader = make_app(people.vault)
     async with reader.run_test(size=(140, 50)) as pilot:
         await _login(pilot, "lee", people.passwords["lee"])
-        await reader.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert reader.screen.query_one("#records", DataTable).row_count == 1
         await pilot.press("enter")
-        await reader.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(reader.screen, RecordScreen)
         assert "qzcanary He locks me in my room." in _status(reader, "#record-text")
     with people.unlock("sam") as session:
@@ -95,8 +90,7 @@ async def test_a_draft_then_submit_and_refer_to_the_team(people: Built) -> None:
         await _login(pilot, "sam", people.passwords["sam"])
         await _write(pilot, app)
         await pilot.press("f5")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ComposeScreen) and screen.reference is not None
         assert _status(app, "#compose-status") == f"Saved as draft {screen.reference}."
@@ -105,12 +99,10 @@ async def test_a_draft_then_submit_and_refer_to_the_team(people: Built) -> None:
         await pilot.press("f6")
         await pilot.pause()
         await pilot.click("#confirm")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, WhoNeedsToKnowScreen) and app.screen.reference == screen.reference
         await pilot.click("#refer")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert _status(app, "#share-status") == "Referred: now shared with sofia."
     with people.unlock("sofia") as session:
         [summary] = session.list_records()
@@ -128,8 +120,7 @@ async def test_immediate_danger_sets_the_urgency_and_errors_are_one_sentence(peo
         await pilot.pause()
         assert app.screen.query_one("#urgency", Select).value == "immediate"
         await pilot.press("f5")  # nothing written yet: the required fields are named
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert _status(app, "#compose-status") == "The field 'own_words' is required and must not be empty."
         assert isinstance(app.screen, ComposeScreen) and app.screen.reference is None
 
@@ -142,11 +133,9 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
     app = make_app(people.vault)
     async with app.run_test(size=(140, 50)) as pilot:
         await _login(pilot, "sam", people.passwords["sam"])
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, RecordScreen)
 
         await pilot.press("a")
@@ -154,19 +143,13 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
         assert isinstance(app.screen, AddendumScreen)
         app.screen.query_one("#addendum-text", TextArea).load_text("qzcanary later: she phoned back.")
         await pilot.click("#add")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, RecordScreen)
         assert "Addendum 1 by sam" in _status(app, "#record-text"), [n.message for n in app._notifications]
         assert "qzcanary later: she phoned back." in _status(app, "#record-text")
 
         await pilot.press("f")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert "sofia" in _status(app, "#record-text")  # now a reader
 
         await pilot.press("s")
@@ -179,20 +162,14 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
         app.screen.query_one("#reason", Select).value = "line_manager_advice"
         await pilot.pause(0.3)  # a button ignores a second press while it still shows the first
         await pilot.click("#ok")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert "lee (line manager advice)" in _status(app, "#record-text")
 
         await pilot.press("v")
         await pilot.pause()
         app.screen.query_one("#username", Input).value = "lee"
         await pilot.click("#ok")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert "lee (" not in _status(app, "#record-text")
     with people.unlock("sam") as session:
         actions = [e.action for e in session.record_history(reference)]
@@ -207,11 +184,9 @@ async def test_an_external_disclosure_is_recorded_from_the_record_view(people: B
     app = make_app(people.vault)
     async with app.run_test(size=(140, 50)) as pilot:
         await _login(pilot, "sam", people.passwords["sam"])
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, DisclosureScreen)
@@ -224,10 +199,7 @@ async def test_an_external_disclosure_is_recorded_from_the_record_view(people: B
         app.screen.query_one("#consent", Select).value = "not_sought"
         await pilot.pause()
         app.screen.query_one("#ok", Button).press()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, RecordScreen), _status(app, "#disclose-status")
         text = _status(app, "#record-text")
         assert "External disclosure 1 by sam" in text and "Police child protection unit (verbal" in text
