@@ -200,3 +200,18 @@ class ExternalDisclosure(Base):
     channel: Mapped[str] = mapped_column(String(16))
     consent: Mapped[str] = mapped_column(String(16))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Contact(Base):
+    """A referral contact the writing screen and the contacts panel show (kept by admins).
+    Organisation data, not a record: stored in the (encrypted) database, not per-record."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[str] = mapped_column(String(32))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

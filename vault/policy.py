@@ -24,6 +24,7 @@ READERS: Final = WRITERS | {ADMIN}
 RULES: Final[dict[str, frozenset[str]]] = {
     "record.create": WRITERS,
     "user.manage": frozenset({ADMIN}),
+    "contacts.edit": frozenset({ADMIN}),
     "user.list": frozenset({ADMIN, AUDITOR}),
     "audit.export": frozenset({ADMIN, AUDITOR}),
     "audit.verify": frozenset({ADMIN, AUDITOR}),
@@ -33,6 +34,7 @@ RULES: Final[dict[str, frozenset[str]]] = {
 _REFUSALS: Final = {
     "record.create": "Only staff, line managers and the safeguarding team write records.",
     "user.manage": "Only an admin can manage users.",
+    "contacts.edit": "Only an admin can change the contacts.",
     "user.list": "Only an admin or an auditor can list users.",
     "audit.export": "Only an auditor or an admin can export the audit log.",
     "audit.verify": "Only an auditor or an admin can verify the audit log.",

@@ -426,6 +426,16 @@ class Session:
 
         return records.view(self, ref)
 
+    def list_contacts(self) -> list[Any]:
+        from vault import contacts
+
+        return contacts.list_contacts(self)
+
+    def save_contact(self, contact_id: int | None, **fields: str) -> int:
+        from vault import contacts
+
+        return contacts.save_contact(self, contact_id, **fields)
+
     def search_records(self, query: str, **kwargs: Any) -> Any:
         """Readable records whose text contains ``query``: a generator of summaries."""
         from vault import search
