@@ -51,6 +51,7 @@ class VaultApp(App[None]):
     BINDINGS = [
         Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
         Binding("f2", "hide", "Hide now", id="hide", priority=True),
+        Binding("f3", "contacts", "Contacts", id="contacts", priority=True),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -80,6 +81,7 @@ class VaultApp(App[None]):
                 yield command
         yield SystemCommand("Lock", "Lock the vault now (password needed again)", self.action_lock)
         yield SystemCommand("Hide now", "Blank the screen at once", self.action_hide)
+        yield SystemCommand("Contacts", "Who to call: referral contacts, the safeguarding team", self.action_contacts)
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         self.notify("Screenshots are turned off: they would copy record text to a file.", severity="warning")
@@ -109,6 +111,12 @@ class VaultApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(LoginScreen(username=username, status=reason))
+
+    def action_contacts(self) -> None:
+        from tui.screens.contacts import ContactsScreen
+
+        if not isinstance(self.screen, ContactsScreen):
+            self.push_screen(ContactsScreen())
 
     def action_hide(self) -> None:
         from tui.screens.hidden import HiddenScreen

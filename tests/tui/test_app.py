@@ -292,3 +292,41 @@ async def test_search_streams_matching_records_into_the_list(built: Built, sam: 
         await pilot.press("escape")
         await settle(pilot)
         assert not box.display and table.row_count == 30
+
+
+async def test_contacts_are_one_key_away_and_admins_fill_them_in(built: Built, sam: str) -> None:
+    from textual.widgets import Button
+
+    from tui.screens.contacts import ContactEditScreen, ContactsScreen
+
+    built.add("sofia", "safeguarding_officer")
+    app = make_app(built.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")  # locked: says so, and still says what to do in danger
+        await settle(pilot)
+        assert isinstance(app.screen, ContactsScreen)
+        assert "call 999" in _status(app, "#contacts-team")
+        await pilot.press("escape")
+        await _login(pilot, sam, built.passwords[sam])
+        await pilot.press("f3")
+        await settle(pilot)
+        table = app.screen.query_one("#contacts-table", DataTable)
+        assert table.get_row_at(0)[1] == "999"
+        assert "sofia" in _status(app, "#contacts-team")
+        await pilot.press("e")  # staff cannot edit
+        await pilot.pause()
+        assert isinstance(app.screen, ContactsScreen)
+
+    admin_app = make_app(built.vault)
+    async with admin_app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, ADMIN, built.passwords[ADMIN])
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("down", "down", "e")
+        await pilot.pause()
+        assert isinstance(admin_app.screen, ContactEditScreen)
+        admin_app.screen.query_one("#phone", Input).value = "0100 000 0000"
+        admin_app.screen.query_one("#save", Button).press()
+        await settle(pilot)
+        table = admin_app.screen.query_one("#contacts-table", DataTable)
+        assert table.get_row_at(2)[1] == "0100 000 0000"
