@@ -106,6 +106,7 @@ class VaultApp(App[None]):
 
         username = self.session.username if self.session is not None else ""
         if self.session is not None:
+            reason = " ".join((reason, *self.keep_unfinished_records()))
             self.session.lock()
             self.session = None
         while len(self.screen_stack) > 1:
@@ -117,6 +118,17 @@ class VaultApp(App[None]):
 
         if not isinstance(self.screen, ContactsScreen):
             self.push_screen(ContactsScreen())
+
+    def keep_unfinished_records(self) -> list[str]:
+        """Before the screens holding a record being written are dropped, save it as a draft, so
+        that locking (by a key or when left idle) loses nothing that can be saved."""
+        from tui.screens.compose import ComposeScreen
+
+        said = []
+        for screen in self.screen_stack:
+            if isinstance(screen, ComposeScreen) and self.session is not None:
+                said.append(screen.save_now(self.session))
+        return [s for s in said if s]
 
     def action_hide(self) -> None:
         from tui.screens.hidden import HiddenScreen

@@ -205,3 +205,23 @@ async def test_an_external_disclosure_is_recorded_from_the_record_view(people: B
         assert "External disclosure 1 by sam" in text and "Police child protection unit (verbal" in text
     with people.unlock("sam") as session:
         assert "record.disclosed" in [e.action for e in session.record_history(reference)]
+
+
+async def test_locking_while_writing_keeps_the_record_as_a_draft(people: Built) -> None:
+    from tui.screens.login import LoginScreen
+
+    now = [0.0]
+    app = make_app(people.vault, clock=lambda: now[0], idle_lock_s=300)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await _write(pilot, app)
+        now[0] += 301
+        app.lock_if_idle()
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        status = _status(app, "#login-status")
+        assert status.startswith("Locked after being left idle. The record you were writing is saved as draft IV-")
+    with people.unlock("sam") as session:
+        [draft] = session.list_records()
+        assert draft.status == "draft"
+        assert session.view_record(draft.reference).content["own_words"] == "qzcanary He locks me in my room."

@@ -216,6 +216,20 @@ class ComposeScreen(Screen[None]):
             else:
                 self.app.call_from_thread(self.show_status, f"Saved as draft {self.reference}.")
 
+    def save_now(self, session: Any) -> str:
+        """Save what is written as a draft, at once (the app is about to lock); one sentence."""
+        data = self.data()
+        if not any(str(data.get(field, "")).strip() for field, _ in LONG_FIELDS):
+            return ""
+        try:
+            if self.reference is None:
+                self.reference = session.create_record(data, draft=True)
+            else:
+                session.update_draft(self.reference, data)
+        except VaultError as exc:
+            return f"The record you were writing could not be kept as a draft: {exc}"
+        return f"The record you were writing is saved as draft {self.reference}."
+
     def submitted(self, reference: str) -> None:
         self.app.switch_screen(WhoNeedsToKnowScreen(reference))
 
