@@ -130,6 +130,11 @@ class VaultApp(App[None]):
                 said.append(screen.save_now(self.session))
         return [s for s in said if s]
 
+    async def action_quit(self) -> None:
+        """Quit; a record being written is kept as a draft first, and the terminal says so."""
+        said = self.keep_unfinished_records() if self.session is not None else []
+        self.exit(message=" ".join(said) or None)
+
     def action_hide(self) -> None:
         from tui.screens.hidden import HiddenScreen
 

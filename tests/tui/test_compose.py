@@ -225,3 +225,15 @@ async def test_locking_while_writing_keeps_the_record_as_a_draft(people: Built) 
         [draft] = session.list_records()
         assert draft.status == "draft"
         assert session.view_record(draft.reference).content["own_words"] == "qzcanary He locks me in my room."
+
+
+async def test_quitting_while_writing_keeps_the_record_as_a_draft(people: Built) -> None:
+    app = make_app(people.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, "sam", people.passwords["sam"])
+        await _write(pilot, app)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    with people.unlock("sam") as session:
+        [draft] = session.list_records()
+        assert draft.status == "draft"
