@@ -163,7 +163,7 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
         if found is not None:
             yield Finding(LEADING_QUESTION, *trim(text, unit_start, last + 1), *found)
     # 3. A question the writer reports asking: "I asked whether…".
-    if any(folded.find(word, s_start, s_end) >= 0 for word in _MAY_ASK[1:]):
+    if any(folded.find(word, s_start, s_end) >= 0 for word in _ASK_WORDS):
         plain = blank(text, s_start, s_end, inner)
         for m in _INDIRECT.finditer(plain):
             group = _suggests(m.group("clause"), rules)
@@ -173,7 +173,8 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
                               group.suggestion)
 
 
-_MAY_ASK = ("?", "asked", "checked", "enquired", "inquired", "wanted")
+_ASK_WORDS = ("asked", "checked", "enquired", "inquired", "wanted")
+_MAY_ASK = ("?", *_ASK_WORDS)
 
 
 def _maybe_questions(folded: str, sentence_spans: list[Span]) -> list[int]:

@@ -22,6 +22,19 @@ def people(built: Built) -> Built:
     return built
 
 
+def _own_record(people: Built) -> str:
+    with people.unlock("sam") as session:
+        return session.create_record({"own_words": "qzcanary words", "observations": "qzcanary seen"})
+
+
+async def _open_first_record(pilot, people: Built) -> None:  # type: ignore[no-untyped-def]
+    """Log in as sam and open the newest record in the list."""
+    await _login(pilot, "sam", people.passwords["sam"])
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, RecordScreen)
+
+
 async def _write(pilot, app) -> None:  # type: ignore[no-untyped-def]
     """From the list: the danger step (no), then the form filled in, a leading question typed."""
     await pilot.press("w")
@@ -128,14 +141,10 @@ async def test_immediate_danger_sets_the_urgency_and_errors_are_one_sentence(peo
 async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(people: Built) -> None:
     from tui.screens.record import AddendumScreen, ShareScreen
 
-    with people.unlock("sam") as session:
-        reference = session.create_record({"own_words": "qzcanary words", "observations": "qzcanary seen"})
+    reference = _own_record(people)
     app = make_app(people.vault)
     async with app.run_test(size=(140, 50)) as pilot:
-        await _login(pilot, "sam", people.passwords["sam"])
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await _open_first_record(pilot, people)
         assert isinstance(app.screen, RecordScreen)
 
         await pilot.press("a")
@@ -179,14 +188,10 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
 async def test_an_external_disclosure_is_recorded_from_the_record_view(people: Built) -> None:
     from tui.screens.record import DisclosureScreen
 
-    with people.unlock("sam") as session:
-        reference = session.create_record({"own_words": "qzcanary words", "observations": "qzcanary seen"})
+    reference = _own_record(people)
     app = make_app(people.vault)
     async with app.run_test(size=(140, 50)) as pilot:
-        await _login(pilot, "sam", people.passwords["sam"])
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await _open_first_record(pilot, people)
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, DisclosureScreen)

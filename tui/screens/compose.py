@@ -13,9 +13,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static, TextArea
 
 from tui.widgets.guidance_panel import GuidancePanel
-from vault import record_schema
+from vault import contacts, record_schema
 from vault.errors import VaultError
-from vault.policy import SAFEGUARDING_TEAM
 
 if TYPE_CHECKING:
     from tui.app import VaultApp
@@ -57,9 +56,7 @@ class DangerScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         app = _vault_app(self)
-        officers: list[str] = []
-        if app.session is not None:
-            officers = [p.username for p in app.session.directory.active_with_any_role(SAFEGUARDING_TEAM)]
+        officers = contacts.safeguarding_team(app.session) if app.session is not None else []
         with Vertical(id="danger-box"):
             yield Label("Is anyone in immediate danger?", classes="title")
             yield Static(

@@ -16,8 +16,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
 from vault import record_schema
-from vault.cli_records import describe_event, local_time, render_text
 from vault.errors import VaultError
+from vault.record_text import describe_event, local_time, render_text
 
 if TYPE_CHECKING:
     from tui.app import VaultApp

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from vault.errors import VaultError
+from vault.record_text import local_time
 
 if TYPE_CHECKING:
     from tui.app import VaultApp
@@ -30,8 +31,8 @@ def row_of(record: Any) -> tuple[Text | str, ...]:
     """A list row: metadata only, never text from the record."""
     urgency = Text(record.urgency.replace("_", " "), style=URGENT_STYLE.get(record.urgency, ""))
     return (record.reference, record.status, record.category.replace("_", " "), urgency,
-            "protected" if record.protected else "", record.author, record.created_at[:16].replace("T", " "),
-            (record.submitted_at or "")[:10])
+            "protected" if record.protected else "", record.author, local_time(record.created_at),
+            local_time(record.submitted_at)[:10])
 
 
 class RecordsScreen(Screen[None]):
