@@ -106,7 +106,7 @@ The figures and their baselines:
     paragraphs of six): far denser in findings than a real record, so a hard case.
     The target is p50 <= 10 ms, so that the TUI can review on every keystroke.
     ``first_call_s`` is the process's first review, which also compiles the rules.
-    Baseline (``regex_words``): ``re.findall(r"\w+", text)``, one pass that only
+    Baseline (``regex_words``): ``re.findall(r"\\w+", text)``, one pass that only
     splits the same text into words. The two alternate, ``guidance_runs`` times.
 
 The record figures use two vaults (one for create and view, one for the list) whose
@@ -159,7 +159,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import event, insert
 
-from vault import audit, crypto, db, guidance, record_schema, records
+from vault import audit, crypto, db, envelopes, guidance, record_schema, records
 from vault.models import Grant, Record, RecordCounter
 from vault.session import Session, Vault
 
@@ -628,7 +628,7 @@ def bench_create(unlock: Callable[[], Session], scratch: Any, scale: Scale, prog
             # _seal_body makes it), its row and its record.created event.
             row = record_row(vault_raw, last)
             plain = crypto.aead_decrypt(session.content_keys[(last, 1)], bytes(row[-1]),
-                                        records._aad("record", last, last, 1))
+                                        envelopes.aad("record", last, last, 1))
             created = event_row(vault_raw, "record.created")
         suite, signer = session.directory.hpke_suite, signer_of(session)
         publics = (session.directory.person(session.user_id).hpke_public,
@@ -637,11 +637,11 @@ def bench_create(unlock: Callable[[], Session], scratch: Any, scale: Scale, prog
 
         def bare(i: int) -> None:
             key = crypto.random_bytes(crypto.KEY_SIZE)
-            info = records._grant_info(session.vault_id, i, 1)
+            info = envelopes.grant_info(session.vault_id, i, 1)
             for public in publics:
                 crypto.hpke_seal(suite, public, key, info)
             signer.sign(digest)  # the content's signature
-            blob = crypto.aead_encrypt(key, plain, records._aad("record", i, i, 1))
+            blob = crypto.aead_encrypt(key, plain, envelopes.aad("record", i, i, 1))
             signature = signer.sign(digest)  # the event's
             scratch.execute("BEGIN IMMEDIATE")
             scratch.execute(INSERT_SCRATCH_RECORD, (None, *row[1:-1], blob))
@@ -695,14 +695,15 @@ def bench_view(unlock: Callable[[], Session], scratch: Any, scale: Scale, progre
             items += [("addendum", item_id, bytes(blob)) for item_id, blob in vault_raw.execute(
                 "SELECT id, content FROM addenda WHERE record_id = ? ORDER BY id", (record_id,))]
             viewed = event_row(vault_raw, "record.viewed")
-        private, info = session.secrets.hpke_private, records._grant_info(session.vault_id, record_id, 1)
+        private, info = session.secrets.hpke_private, envelopes.grant_info(session.vault_id, record_id, 1)
         key = crypto.hpke_open(suite, private, bytes(sealed), info)
-        aads = [records._aad(kind, record_id, item_id, 1) for kind, item_id, _blob in items]
+        aads = [envelopes.aad(kind, record_id, item_id, 1) for kind, item_id, _blob in items]
         blobs = [blob for _kind, _item_id, blob in items]
         checks = []
         for blob, aad in zip(blobs, aads, strict=True):
             outer = json.loads(crypto.aead_decrypt(key, blob, aad))
-            checks.append((bytes.fromhex(outer["sig"]), crypto.sha256(records._SIGNED_LABEL + outer["inner"].encode())))
+            signed = envelopes.SIGNED_LABEL + outer["inner"].encode()
+            checks.append((bytes.fromhex(outer["sig"]), crypto.sha256(signed)))
         verifier = crypto.Verifier(session.directory.person(session.user_id).sign_public)
         signer = signer_of(session)
         rows = int(scratch.execute("SELECT max(id) FROM scratch_records").fetchone()[0])
@@ -757,7 +758,7 @@ def build_records(session: Session, count: int, progress: Progress) -> None:
 
     def grant(record_id: int, key: bytes, user_id: int | None, public: bytes, reason: str, now: str) -> Figure:
         return {"record_id": record_id, "user_id": user_id, "hpke_suite": suite, "key_version": 1,
-                "sealed": records._seal_to(session, public, record_id, 1, key), "granted_by": session.user_id,
+                "sealed": envelopes.seal_to(session, public, record_id, 1, key), "granted_by": session.user_id,
                 "granted_at": now, "reason": reason}
 
     start = session.vault.clock() - count * 600
@@ -778,7 +779,7 @@ def build_records(session: Session, count: int, progress: Progress) -> None:
                     "status": "draft" if draft else "submitted", "category": content["category"],
                     "urgency": content["urgency"], "protected": content["protected"], "created_at": now,
                     "updated_at": now, "submitted_at": None if draft else now, "referred_at": None,
-                    "key_version": 1, "content": records._seal_body(session, key, "record", record_id, record_id, 1,
+                    "key_version": 1, "content": envelopes.seal_body(session, key, "record", record_id, record_id, 1,
                                                                     content, sign=not draft)})
                 grants.append(grant(record_id, key, me.user_id, me.hpke_public, "author", now))
                 if not draft and i % 4 == 1:

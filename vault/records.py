@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, union_all, update
 
 from vault import audit, crypto, policy, record_schema
+from vault.envelopes import Item, content_key, open_body, reencrypt, seal_body, seal_to
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import Addendum, AuditEvent, ExternalDisclosure, Grant, Record, RecordCounter, table
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from vault.session import Session
 
 _REFERENCE = re.compile(r"IV-(\d{4})-(\d{4,})", re.IGNORECASE)
-_SIGNED_LABEL: Final = b"incident-vault/content/v1|"
 _PAGE_MAX: Final = 500
 
 
@@ -46,17 +46,6 @@ class RecordSummary:
     author: str
     created_at: str
     submitted_at: str | None
-
-
-@dataclass(frozen=True)
-class Item:
-    """A decrypted, signature-checked piece of text: the record, an addendum, a disclosure."""
-
-    id: int
-    author: str
-    at: str
-    body: dict[str, Any]
-    signed: bool
 
 
 @dataclass(frozen=True)
@@ -78,61 +67,6 @@ class HistoryEntry:
     details: dict[str, Any]
 
 
-# --- keys and envelopes -----------------------------------------------------------------
-
-
-def _grant_info(vault_id: str, record_id: int, key_version: int) -> bytes:
-    return f"incident-vault/grant/v1|{vault_id}|{record_id}|{key_version}".encode()
-
-
-def _aad(kind: str, record_id: int, item_id: int, key_version: int) -> bytes:
-    return f"incident-vault/{kind}/v1|{record_id}|{item_id}|{key_version}".encode()
-
-
-def _seal_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
-               body: dict[str, Any], *, sign: bool) -> bytes:
-    inner = audit.canonical_json({"kind": kind, "record_id": record_id, "item_id": item_id,
-                                  "author_id": session.user_id, "at": audit.now_iso(session.vault.clock),
-                                  "body": body})
-    signature = session.sign(crypto.sha256(_SIGNED_LABEL + inner.encode())).hex() if sign else None
-    plain = json.dumps({"inner": inner, "sig": signature}, ensure_ascii=True).encode()
-    return crypto.aead_encrypt(key, plain, _aad(kind, record_id, item_id, key_version))
-
-
-def _open_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
-               blob: bytes) -> Item:
-    try:
-        plain = crypto.aead_decrypt(key, blob, _aad(kind, record_id, item_id, key_version))
-    except crypto.AuthenticationFailed:
-        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate; "
-                             "it was altered or moved.") from None
-    outer = json.loads(plain)
-    inner = json.loads(outer["inner"])
-    if (inner["kind"], inner["record_id"], inner["item_id"]) != (kind, record_id, item_id):
-        raise TamperDetected(f"The {kind} of record {record_id} names another item.")
-    author = session.directory.person(int(inner["author_id"]))
-    signed = outer["sig"] is not None
-    if signed and not crypto.Verifier(author.sign_public).verify(
-            bytes.fromhex(outer["sig"]), crypto.sha256(_SIGNED_LABEL + outer["inner"].encode())):
-        raise TamperDetected(f"The {kind} of record {record_id} is not signed by its author.")
-    return Item(item_id, author.username, str(inner["at"]), dict(inner["body"]), signed)
-
-
-def _reencrypt(old: bytes, new: bytes, kind: str, record_id: int, item_id: int, old_version: int,
-               new_version: int, blob: bytes) -> bytes:
-    """The same signed plaintext under the new key and version (signatures survive a re-key)."""
-    try:
-        plain = crypto.aead_decrypt(old, blob, _aad(kind, record_id, item_id, old_version))
-    except crypto.AuthenticationFailed:
-        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate.") from None
-    return crypto.aead_encrypt(new, plain, _aad(kind, record_id, item_id, new_version))
-
-
-def _seal_to(session: Session, public: bytes, record_id: int, key_version: int, key: bytes) -> bytes:
-    return crypto.hpke_seal(session.directory.hpke_suite, public, key,
-                            _grant_info(session.vault_id, record_id, key_version))
-
-
 # --- lookups --------------------------------------------------------------------------
 
 
@@ -147,7 +81,7 @@ _WITH_MY_GRANT = (
 )
 _BY_REFERENCE = _WITH_MY_GRANT.where(_r.c.reference == bindparam("ref"))
 _BY_ID = _WITH_MY_GRANT.where(_r.c.id == bindparam("rid"))
-_ITEMS = union_all(
+ITEMS = union_all(
     select(literal("addendum").label("kind"), _a.c.id, _a.c.content).where(_a.c.record_id == bindparam("rid")),
     select(literal("disclosure").label("kind"), _x.c.id, _x.c.content).where(_x.c.record_id == bindparam("rid")),
 ).order_by("kind", "id")
@@ -194,23 +128,10 @@ def _submitted(session: Session, conn: Connection, ref: str | int, doing: str) -
     row, grant = _readable(session, conn, ref)
     if row.status != "submitted":
         raise InvalidInput(f"Record {row.reference} is a draft; submit it before {doing}.")
-    return row, _content_key(session, row, grant)
+    return row, content_key(session, row, grant)
 
 
-def _content_key(session: Session, record: Any, grant: Any) -> bytes:
-    cache_key = (record.id, record.key_version)
-    key = session.content_keys.get(cache_key)
-    if key is None:
-        try:
-            key = crypto.hpke_open(grant.hpke_suite, session.secrets.hpke_private, bytes(grant.sealed),
-                                   _grant_info(session.vault_id, record.id, record.key_version))
-        except crypto.AuthenticationFailed:
-            raise TamperDetected(f"Your key to record {record.reference} does not open; it was altered.") from None
-        session.content_keys[cache_key] = key
-    return key
-
-
-def _summary(session: Session, row: Any) -> RecordSummary:
+def summary_of(session: Session, row: Any) -> RecordSummary:
     return RecordSummary(row.id, row.reference, row.status, row.category, row.urgency, bool(row.protected),
                          session.directory.person(row.author_id).username, row.created_at, row.submitted_at)
 
@@ -266,7 +187,7 @@ def create(session: Session, data: Any, *, draft: bool = False,
             raise InvalidInput("Each person can be given a record once, and the author already has it.")
         record_id = _next_id(conn, _r)
         reference = _next_reference(conn, now)
-        blob = _seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
+        blob = seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
         conn.execute(_INSERT_RECORD, {
             "id": record_id, "reference": reference, "author_id": session.user_id,
             "status": "draft" if draft else "submitted", "category": content["category"],
@@ -290,13 +211,13 @@ def create(session: Session, data: Any, *, draft: bool = False,
 def _insert_grants(session: Session, conn: Connection, record_id: int, key_version: int, key: bytes,
                    readers: Sequence[tuple[Person, str]], now: str, *, recovery: bool = True) -> None:
     rows = [{"record_id": record_id, "user_id": person.user_id, "hpke_suite": session.directory.hpke_suite,
-             "key_version": key_version, "sealed": _seal_to(session, person.hpke_public, record_id, key_version, key),
+             "key_version": key_version, "sealed": seal_to(session, person.hpke_public, record_id, key_version, key),
              "granted_by": session.user_id, "granted_at": now, "reason": reason}
             for person, reason in readers]
     if recovery:
         rows.append({"record_id": record_id, "user_id": None, "hpke_suite": session.directory.hpke_suite,
                      "key_version": key_version,
-                     "sealed": _seal_to(session, session.directory.recovery_public, record_id, key_version, key),
+                     "sealed": seal_to(session, session.directory.recovery_public, record_id, key_version, key),
                      "granted_by": session.user_id, "granted_at": now, "reason": "recovery"})
     conn.execute(_INSERT_GRANT, rows)
 
@@ -308,8 +229,8 @@ def update_draft(session: Session, ref: str | int, data: Any) -> None:
     with session.write() as conn:
         row, grant = _readable(session, conn, ref)
         _require_own_draft(session, row)
-        key = _content_key(session, row, grant)
-        blob = _seal_body(session, key, "record", row.id, row.id, row.key_version, content, sign=False)
+        key = content_key(session, row, grant)
+        blob = seal_body(session, key, "record", row.id, row.id, row.key_version, content, sign=False)
         conn.execute(update(Record).where(Record.id == row.id).values(
             content=blob, category=content["category"], urgency=content["urgency"],
             protected=content["protected"], updated_at=audit.now_iso(session.vault.clock)))
@@ -330,10 +251,10 @@ def submit(session: Session, ref: str | int) -> str:
     with session.write() as conn:
         row, grant = _readable(session, conn, ref)
         _require_own_draft(session, row)
-        key = _content_key(session, row, grant)
-        item = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        key = content_key(session, row, grant)
+        item = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
         now = audit.now_iso(session.vault.clock)
-        blob = _seal_body(session, key, "record", row.id, row.id, row.key_version, item.body, sign=True)
+        blob = seal_body(session, key, "record", row.id, row.id, row.key_version, item.body, sign=True)
         conn.execute(update(Record).where(Record.id == row.id).values(
             content=blob, status="submitted", submitted_at=now, updated_at=now))
         session.append(conn, [audit.Event("record.submitted", record_id=row.id, object=row.reference,
@@ -371,7 +292,7 @@ def list_page(session: Session, *, limit: int = 200, offset: int = 0, before: in
             query = query.where(column == value)
     with session.read() as conn:
         session.refresh_directory(conn)
-        return [_summary(session, row) for row in conn.execute(query)]
+        return [summary_of(session, row) for row in conn.execute(query)]
 
 
 def view(session: Session, ref: str | int) -> RecordView:
@@ -379,19 +300,19 @@ def view(session: Session, ref: str | int) -> RecordView:
     session.require_ready()
     with session.write() as conn:
         row, grant = _readable(session, conn, ref)
-        key = _content_key(session, row, grant)
-        record = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        key = content_key(session, row, grant)
+        record = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
         if row.status == "submitted" and not record.signed:
             raise TamperDetected(f"Record {row.reference} is marked submitted but its content is not signed.")
         items: dict[str, list[Item]] = {"addendum": [], "disclosure": []}
-        for kind, item_id, content in conn.execute(_ITEMS, {"rid": row.id}):
-            items[kind].append(_open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content)))
+        for kind, item_id, content in conn.execute(ITEMS, {"rid": row.id}):
+            items[kind].append(open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content)))
         addenda, disclosures = items["addendum"], items["disclosure"]
         readers = [(session.directory.person(g.user_id).username, g.reason, g.granted_at)
                    for g in conn.execute(_READERS, {"rid": row.id})]
         session.append(conn, [audit.Event("record.viewed", record_id=row.id, object=row.reference,
                                           properties={"reference": row.reference})])
-    return RecordView(_summary(session, row), record.body, record.signed, addenda, disclosures, readers)
+    return RecordView(summary_of(session, row), record.body, record.signed, addenda, disclosures, readers)
 
 
 def add_addendum(session: Session, ref: str | int, text: str) -> int:
@@ -401,7 +322,7 @@ def add_addendum(session: Session, ref: str | int, text: str) -> int:
     with session.write() as conn:
         row, key = _submitted(session, conn, ref, "adding an addendum")
         addendum_id = _next_id(conn, _a)
-        blob = _seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
+        blob = seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
         conn.execute(insert(Addendum).values(id=addendum_id, record_id=row.id, author_id=session.user_id,
                                              created_at=audit.now_iso(session.vault.clock), content=blob))
         session.append(conn, [audit.Event("record.addendum", record_id=row.id, object=row.reference,
@@ -476,16 +397,16 @@ def revoke(session: Session, ref: str | int, from_user: str) -> None:
         target = _live_grant(conn, row.id, person.user_id)
         if target is None:
             raise InvalidInput(f"{person.username!r} cannot read record {row.reference}.")
-        old_key, old_version = _content_key(session, row, grant), row.key_version
+        old_key, old_version = content_key(session, row, grant), row.key_version
         new_key, new_version = crypto.random_bytes(crypto.KEY_SIZE), row.key_version + 1
         now = audit.now_iso(session.vault.clock)
         conn.execute(update(Record).where(Record.id == row.id).values(
             key_version=new_version, updated_at=now,
-            content=_reencrypt(old_key, new_key, "record", row.id, row.id, old_version, new_version,
+            content=reencrypt(old_key, new_key, "record", row.id, row.id, old_version, new_version,
                                bytes(row.content))))
         for table, kind in ((Addendum, "addendum"), (ExternalDisclosure, "disclosure")):
             for item in conn.execute(select(table.id, table.content).where(table.record_id == row.id)).all():
-                conn.execute(update(table).where(table.id == item.id).values(content=_reencrypt(
+                conn.execute(update(table).where(table.id == item.id).values(content=reencrypt(
                     old_key, new_key, kind, row.id, item.id, old_version, new_version, bytes(item.content))))
         conn.execute(update(Grant).where(Grant.id == target.id).values(
             sealed=None, revoked_at=now, revoked_by=session.user_id))
@@ -493,7 +414,7 @@ def revoke(session: Session, ref: str | int, from_user: str) -> None:
             public = (session.directory.recovery_public if g.user_id is None
                       else session.directory.person(g.user_id).hpke_public)
             conn.execute(update(Grant).where(Grant.id == g.id).values(
-                key_version=new_version, sealed=_seal_to(session, public, row.id, new_version, new_key)))
+                key_version=new_version, sealed=seal_to(session, public, row.id, new_version, new_key)))
         session.append(conn, [audit.Event("record.revoked", record_id=row.id, object=row.reference, properties={
             "reference": row.reference, "from": person.user_id, "from_username": person.username,
             "key_version": new_version})])
@@ -514,7 +435,7 @@ def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: 
         row, key = _submitted(session, conn, ref, "recording a disclosure")
         disclosure_id = _next_id(conn, _x)
         body = {"to": to, "channel": channel, "basis": basis, "summary": summary, "consent": consent}
-        blob = _seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
+        blob = seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
         conn.execute(insert(ExternalDisclosure).values(
             id=disclosure_id, record_id=row.id, actor_id=session.user_id,
             created_at=audit.now_iso(session.vault.clock), channel=channel, consent=consent, content=blob))

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from vault import audit, policy
+from vault.envelopes import content_key, open_body
 from vault.errors import InvalidInput
 from vault.models import Grant, Record, table
-
-# The same envelope helpers a view uses: search must open records exactly as view does.
-from vault.records import _ITEMS, RecordSummary, _content_key, _open_body, _summary
+from vault.records import ITEMS, RecordSummary, summary_of
 
 if TYPE_CHECKING:
     from vault.session import Session
@@ -69,7 +68,7 @@ def search(session: Session, query: str, *, progress: Progress | None = None,
                 searched += 1
                 if _matches(session, conn, row, needle):
                     found += 1
-                    yield _summary(session, row)
+                    yield summary_of(session, row)
             if progress is not None:
                 progress(searched, total)
     finally:
@@ -78,12 +77,12 @@ def search(session: Session, query: str, *, progress: Progress | None = None,
 
 
 def _matches(session: Session, conn: Any, row: Any, needle: str) -> bool:
-    key = _content_key(session, row, row)
-    record = _open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+    key = content_key(session, row, row)
+    record = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
     if any(needle in " ".join(text.split()).casefold() for text in _texts(record.body)):
         return True
-    for kind, item_id, content in conn.execute(_ITEMS, {"rid": row.id}):
-        item = _open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content))
+    for kind, item_id, content in conn.execute(ITEMS, {"rid": row.id}):
+        item = open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content))
         if any(needle in " ".join(text.split()).casefold() for text in _texts(item.body)):
             return True
     return False

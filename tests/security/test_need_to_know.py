@@ -18,9 +18,8 @@ import pytest
 
 from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, FakeClock
 from tests.security._util import Template, all_bytes, assert_one_sentence
-from vault import audit, crypto
+from vault import audit, crypto, envelopes
 from vault.errors import AccessDenied, TamperDetected
-from vault.records import _aad, _grant_info
 from vault.session import Session, Vault, open_vault
 
 WRITERS = (("bob", "staff"), ("dave", "staff"), ("lena", "line_manager"), ("sam", "safeguarding_officer"))
@@ -196,10 +195,10 @@ def test_a_user_never_given_a_record_cannot_open_it_with_any_key_they_hold(
         # Control: the way the keys are opened here is right -- bob opens his own grants,
         # and the key he gets decrypts his records and their items.
         bob_keys = {rid: crypto.hpke_open(suite, s["bob"].secrets.hpke_private, bytes(sealed),
-                                          _grant_info(s["bob"].vault_id, rid, kv))
+                                          envelopes.grant_info(s["bob"].vault_id, rid, kv))
                     for rid, uid, suite, kv, sealed in grants if uid == s["bob"].user_id}
         assert len(bob_keys) >= RECORDS // 4
-        opened = [crypto.aead_decrypt(bob_keys[rid], bytes(blob), _aad(kind, rid, item, kv))
+        opened = [crypto.aead_decrypt(bob_keys[rid], bytes(blob), envelopes.aad(kind, rid, item, kv))
                   for kind, rid, item, kv, blob in items if rid in bob_keys]
         assert len(opened) > len(bob_keys)
 
@@ -210,9 +209,9 @@ def test_a_user_never_given_a_record_cannot_open_it_with_any_key_they_hold(
             for key in held.values():
                 for rid, _uid, suite, kv, sealed in grants:
                     with pytest.raises(crypto.AuthenticationFailed):
-                        crypto.hpke_open(suite, key, bytes(sealed), _grant_info(session.vault_id, rid, kv))
+                        crypto.hpke_open(suite, key, bytes(sealed), envelopes.grant_info(session.vault_id, rid, kv))
                 for kind, rid, item, kv, blob in items:
-                    for aad in (_aad(kind, rid, item, kv), b""):
+                    for aad in (envelopes.aad(kind, rid, item, kv), b""):
                         with pytest.raises(crypto.AuthenticationFailed):
                             crypto.aead_decrypt(key, bytes(blob), aad)
             first = items[0][1]
@@ -242,9 +241,9 @@ def test_a_revoked_readers_saved_key_opens_nothing_new(people: Template, tmp_pat
                                             dave.user_id)
         old_items = rows(dave, "SELECT id, content FROM addenda")
         old_key = crypto.hpke_open(saved_suite, dave.secrets.hpke_private, bytes(saved_grant),
-                                   _grant_info(dave.vault_id, rid, old_version))
+                                   envelopes.grant_info(dave.vault_id, rid, old_version))
         assert old_version == 1
-        crypto.aead_decrypt(old_key, bytes(old_content), _aad("record", rid, rid, 1))  # it is the old key
+        crypto.aead_decrypt(old_key, bytes(old_content), envelopes.aad("record", rid, rid, 1))  # it is the old key
 
         bob.revoke_record(ref, "dave")
         after = bob.add_addendum(ref, "after the revocation")
@@ -258,20 +257,20 @@ def test_a_revoked_readers_saved_key_opens_nothing_new(people: Template, tmp_pat
         assert [i for i, _c in new_items] == [i for i, _c in old_items] + [after]
         for version in (old_version, new_version):
             with pytest.raises(crypto.AuthenticationFailed):
-                crypto.aead_decrypt(old_key, bytes(new_content), _aad("record", rid, rid, version))
+                crypto.aead_decrypt(old_key, bytes(new_content), envelopes.aad("record", rid, rid, version))
             for kind, items in (("addendum", new_items), ("disclosure", new_disclosures)):
                 for item, blob in items:
                     with pytest.raises(crypto.AuthenticationFailed):
-                        crypto.aead_decrypt(old_key, bytes(blob), _aad(kind, rid, item, version))
+                        crypto.aead_decrypt(old_key, bytes(blob), envelopes.aad(kind, rid, item, version))
 
         # Control: the remaining reader's new key opens the new ciphertext.
         [(lena_sealed,)] = rows(dave, "SELECT sealed FROM grants WHERE user_id = ?", s["lena"].user_id)
         new_key = crypto.hpke_open(saved_suite, s["lena"].secrets.hpke_private, bytes(lena_sealed),
-                                   _grant_info(dave.vault_id, rid, new_version))
+                                   envelopes.grant_info(dave.vault_id, rid, new_version))
         assert new_key != old_key
-        crypto.aead_decrypt(new_key, bytes(new_content), _aad("record", rid, rid, new_version))
+        crypto.aead_decrypt(new_key, bytes(new_content), envelopes.aad("record", rid, rid, new_version))
         for item, blob in new_items:
-            crypto.aead_decrypt(new_key, bytes(blob), _aad("addendum", rid, item, new_version))
+            crypto.aead_decrypt(new_key, bytes(blob), envelopes.aad("addendum", rid, item, new_version))
         assert {kv for (kv,) in rows(dave, "SELECT key_version FROM grants WHERE sealed IS NOT NULL")} == {2}
 
         # dave is refused; the others read on, the addendum written after the revocation too.
@@ -336,12 +335,12 @@ def test_ciphertext_moved_to_another_record_or_item_does_not_authenticate(people
         # The refusal is the cipher's, not only the signed body's: under the record's own key,
         # an item's ciphertext does not authenticate in another item's place.
         key = bob.content_keys[(ids[one], 1)]
-        crypto.aead_decrypt(key, content("addenda", a2), _aad("addendum", ids[one], a2, 1))  # control
+        crypto.aead_decrypt(key, content("addenda", a2), envelopes.aad("addendum", ids[one], a2, 1))  # control
         for blob, kind, item in ((content("addenda", a2), "addendum", a1),
                                  (content("addenda", a2), "disclosure", a2),
                                  (content("external_disclosures", d1), "addendum", d1),
                                  (content("records", ids[one]), "addendum", ids[one])):
             with pytest.raises(crypto.AuthenticationFailed):
-                crypto.aead_decrypt(key, blob, _aad(kind, ids[one], item, 1))
+                crypto.aead_decrypt(key, blob, envelopes.aad(kind, ids[one], item, 1))
         with pytest.raises(crypto.AuthenticationFailed):
-            crypto.aead_decrypt(key, content("addenda", a2), _aad("addendum", ids[two], a2, 1))
+            crypto.aead_decrypt(key, content("addenda", a2), envelopes.aad("addendum", ids[two], a2, 1))

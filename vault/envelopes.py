@@ -1,0 +1,97 @@
+"""A record's envelopes: its content key sealed to each reader (HPKE), and each item (the
+record, an addendum, a disclosure) encrypted under that key (AES-256-GCM) with associated
+data binding the kind, record id, item id and key version, and signed inside by its author.
+
+One place for the formats, so that everything that opens a record (a view, a search, the
+benchmark, the tests) opens it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from vault import audit, crypto
+from vault.errors import TamperDetected
+
+if TYPE_CHECKING:
+    from vault.session import Session
+
+SIGNED_LABEL: Final = b"incident-vault/content/v1|"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A decrypted, signature-checked piece of text: the record, an addendum, a disclosure."""
+
+    id: int
+    author: str
+    at: str
+    body: dict[str, Any]
+    signed: bool
+
+
+def grant_info(vault_id: str, record_id: int, key_version: int) -> bytes:
+    return f"incident-vault/grant/v1|{vault_id}|{record_id}|{key_version}".encode()
+
+
+def aad(kind: str, record_id: int, item_id: int, key_version: int) -> bytes:
+    return f"incident-vault/{kind}/v1|{record_id}|{item_id}|{key_version}".encode()
+
+
+def seal_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
+               body: dict[str, Any], *, sign: bool) -> bytes:
+    inner = audit.canonical_json({"kind": kind, "record_id": record_id, "item_id": item_id,
+                                  "author_id": session.user_id, "at": audit.now_iso(session.vault.clock),
+                                  "body": body})
+    signature = session.sign(crypto.sha256(SIGNED_LABEL + inner.encode())).hex() if sign else None
+    plain = json.dumps({"inner": inner, "sig": signature}, ensure_ascii=True).encode()
+    return crypto.aead_encrypt(key, plain, aad(kind, record_id, item_id, key_version))
+
+
+def open_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
+               blob: bytes) -> Item:
+    try:
+        plain = crypto.aead_decrypt(key, blob, aad(kind, record_id, item_id, key_version))
+    except crypto.AuthenticationFailed:
+        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate; "
+                             "it was altered or moved.") from None
+    outer = json.loads(plain)
+    inner = json.loads(outer["inner"])
+    if (inner["kind"], inner["record_id"], inner["item_id"]) != (kind, record_id, item_id):
+        raise TamperDetected(f"The {kind} of record {record_id} names another item.")
+    author = session.directory.person(int(inner["author_id"]))
+    signed = outer["sig"] is not None
+    if signed and not crypto.Verifier(author.sign_public).verify(
+            bytes.fromhex(outer["sig"]), crypto.sha256(SIGNED_LABEL + outer["inner"].encode())):
+        raise TamperDetected(f"The {kind} of record {record_id} is not signed by its author.")
+    return Item(item_id, author.username, str(inner["at"]), dict(inner["body"]), signed)
+
+
+def reencrypt(old: bytes, new: bytes, kind: str, record_id: int, item_id: int, old_version: int,
+               new_version: int, blob: bytes) -> bytes:
+    """The same signed plaintext under the new key and version (signatures survive a re-key)."""
+    try:
+        plain = crypto.aead_decrypt(old, blob, aad(kind, record_id, item_id, old_version))
+    except crypto.AuthenticationFailed:
+        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate.") from None
+    return crypto.aead_encrypt(new, plain, aad(kind, record_id, item_id, new_version))
+
+
+def seal_to(session: Session, public: bytes, record_id: int, key_version: int, key: bytes) -> bytes:
+    return crypto.hpke_seal(session.directory.hpke_suite, public, key,
+                            grant_info(session.vault_id, record_id, key_version))
+
+
+def content_key(session: Session, record: Any, grant: Any) -> bytes:
+    cache_key = (record.id, record.key_version)
+    key = session.content_keys.get(cache_key)
+    if key is None:
+        try:
+            key = crypto.hpke_open(grant.hpke_suite, session.secrets.hpke_private, bytes(grant.sealed),
+                                   grant_info(session.vault_id, record.id, record.key_version))
+        except crypto.AuthenticationFailed:
+            raise TamperDetected(f"Your key to record {record.reference} does not open; it was altered.") from None
+        session.content_keys[cache_key] = key
+    return key
