@@ -10,7 +10,8 @@ scale, date) and one key per figure, each
 plus ``per_s`` for rates and ``target``/``met`` where the project has set a target.
 Without ``--json`` the same figures are printed as a table. Progress goes to stderr.
 ``--quick`` measures the same figures on a smaller audit log (20,000 events
-instead of 1,000,000), 10,000 listed records instead of 100,000 and fewer repetitions,
+instead of 1,000,000), 10,000 listed records instead of 100,000, 2,000 searched records
+instead of 10,000 and fewer repetitions,
 so that the whole run takes under a minute on two cores; ``--events N`` sets the audit
 log's size for either scale.
 
@@ -99,6 +100,22 @@ The figures and their baselines:
     transaction and fetched. The four measures alternate, ``list_runs`` times at most,
     stopping early (after at least three) once they have taken ``list_budget_s``;
     ``runs`` says how many were made.
+``search_10k_cold``
+    ``list(session.search_records(words))`` over ``records`` readable records (10,000;
+    2,000 with ``--quick``), built as for the list, for words found in exactly one of
+    them: every record's key opened (HPKE), its content decrypted and its signature
+    checked (the one draft in 25 has none), each text field matched, and the one
+    ``record.search`` event committed. Cold: the first search of a fresh session, so
+    no content key is cached yet. Baseline (``primitives_plus_raw_read``): one raw
+    ``sqlcipher3`` read of the same rows joined to the user's grants, and for each
+    row ``crypto.hpke_open``, ``crypto.aead_decrypt``, the two JSON parses, the
+    Ed25519 verify and the same case-blind match. ``per_s`` is records searched per second.
+``search_10k_warm``
+    The same search again in the same session: the content keys are cached (SPEC §10),
+    so no HPKE; everything else is done again. Baseline
+    (``primitives_plus_raw_read_keys_cached``): the baseline above with its keys kept.
+    Each of ``search_runs`` runs (3; 5 at full scale) unlocks a fresh session and then
+    times the cold search, the cold baseline, the warm search and the warm baseline.
 
 ``guidance_review_5000_words``
     ``vault.guidance.review(text)`` of a text of 5,000 words made of the sentences of
@@ -109,9 +126,9 @@ The figures and their baselines:
     Baseline (``regex_words``): ``re.findall(r"\\w+", text)``, one pass that only
     splits the same text into words. The two alternate, ``guidance_runs`` times.
 
-The record figures use two vaults (one for create and view, one for the list) whose
-admin is also staff (a writer), with a second user, ``sam``, a safeguarding officer;
-the timed calls go through the session, as the CLI's do. These and the audit
+The record figures use three vaults (one for create and view, one for the list, one
+for search) whose admin is also staff (a writer), with a second user, ``sam``, a
+safeguarding officer; the timed calls go through the session, as the CLI's do. These and the audit
 figures' vault use a cheap (still accepted) Argon2id cost. The audit vault's
 log is built in batches of 10,000 events per transaction with
 ``vault.audit.append``, then left unchanged while verify and export are timed.
@@ -246,12 +263,16 @@ class Scale:
     list_runs: int  # at most, of each list page and its baseline
     list_budget_s: float  # no more list runs once they have taken this long (at least MIN_LIST_RUNS)
     guidance_runs: int  # of each guidance review and its baseline
+    search_records: int  # readable records searched by search_10k_cold and search_10k_warm
+    search_runs: int  # of each search (cold and warm) and its baseline
 
 
 QUICK = Scale("quick", events=20_000, kdf_reps=5, unlock_reps=7, appends=500, runs=3, read_runs=7,
-              creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0, guidance_runs=60)
+              creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0, guidance_runs=60,
+              search_records=2_000, search_runs=3)
 FULL = Scale("full", events=1_000_000, kdf_reps=9, unlock_reps=9, appends=1_000, runs=3, read_runs=3,
-             creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0, guidance_runs=300)
+             creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0, guidance_runs=300,
+             search_records=10_000, search_runs=5)
 
 
 # --- plumbing ------------------------------------------------------------------------
@@ -743,7 +764,7 @@ def varied_record(i: int) -> dict[str, Any]:
             "own_words": f"{RECORD['own_words']} (#{i})"}
 
 
-def build_records(session: Session, count: int, progress: Progress) -> None:
+def build_records(session: Session, count: int, progress: Progress, label: str = "list_page_100k") -> None:
     """``count`` records readable by the session's user, written in transactions of RECORD_BATCH.
 
     Each is what ``create`` writes, minus its audit events (the list reads none): a
@@ -763,7 +784,7 @@ def build_records(session: Session, count: int, progress: Progress) -> None:
 
     start = session.vault.clock() - count * 600
     counters: dict[int, int] = {}
-    progress(f"list_page_100k: building {count:,} records in batches of {RECORD_BATCH:,}")
+    progress(f"{label}: building {count:,} records in batches of {RECORD_BATCH:,}")
     for first in range(0, count, RECORD_BATCH):
         with session.write() as conn:
             rows, grants = [], []
@@ -792,6 +813,80 @@ def build_records(session: Session, count: int, progress: Progress) -> None:
         done = min(first + RECORD_BATCH, count)
         if done % 20_000 == 0 or done == count:
             progress(f"  {done:,} / {count:,} records")
+
+
+READABLE_SQL = ("SELECT r.id, r.key_version, r.content, g.hpke_suite, g.sealed FROM records r JOIN grants g "
+                "ON g.record_id = r.id WHERE g.user_id = ? AND g.revoked_at IS NULL AND g.sealed IS NOT NULL "
+                "ORDER BY r.id DESC")
+
+
+def bare_search(raw: Any, session: Session, keys: dict[int, bytes], needle: str) -> int:
+    """The least a search must do: read the readable rows, open each key (unless in ``keys``),
+    decrypt, check the signature and look for ``needle`` in each text field; the number found."""
+    private, verifiers, found = session.secrets.hpke_private, {}, 0
+    raw.execute("BEGIN")
+    for record_id, version, content, suite, sealed in raw.execute(READABLE_SQL, (session.user_id,)):
+        key = keys.get(record_id)
+        if key is None:
+            key = keys[record_id] = crypto.hpke_open(suite, private, bytes(sealed),
+                                                     envelopes.grant_info(session.vault_id, record_id, version))
+        outer = json.loads(crypto.aead_decrypt(key, bytes(content), envelopes.aad("record", record_id, record_id,
+                                                                                  version)))
+        inner = json.loads(outer["inner"])
+        if outer["sig"] is not None:
+            author = int(inner["author_id"])
+            if author not in verifiers:
+                verifiers[author] = crypto.Verifier(session.directory.person(author).sign_public)
+            digest = crypto.sha256(envelopes.SIGNED_LABEL + outer["inner"].encode())
+            if not verifiers[author].verify(bytes.fromhex(outer["sig"]), digest):
+                raise RuntimeError("a signature in the search vault does not verify")
+        found += any(needle in " ".join(text.split()).casefold()
+                     for text in inner["body"].values() if isinstance(text, str))
+    raw.execute("COMMIT")
+    return found
+
+
+def bench_search(workdir: Path, scale: Scale, progress: Progress) -> dict[str, Figure]:
+    directory = workdir / "search-vault"
+    password = throwaway_password()
+    vault, _code = Vault.init(directory, ADMIN, password, roles=("staff",), argon2=CHEAP_ARGON2)
+    with vault.unlock(ADMIN, password) as admin:
+        admin.add_user(READER, ["safeguarding_officer"])
+    with vault.unlock(ADMIN, password) as builder:
+        build_records(builder, scale.search_records, progress, label="search_10k")
+    needle = f"(#{scale.search_records // 2})"  # in the own words of one record, and of no other
+
+    def api(session: Session) -> None:
+        expect("search_records", len(list(session.search_records(needle))), 1)
+
+    def base(raw: Any, session: Session, keys: dict[int, bytes]) -> None:
+        expect("bare_search", bare_search(raw, session, keys, needle), 1)
+
+    cold, warm, cold_bases, warm_bases = [], [], [], []
+    progress(f"search_10k: {scale.search_runs} x (a fresh session's search, the same again, and the two "
+             f"baselines) over {scale.search_records:,} records")
+    for run_number in range(scale.search_runs):
+        session = vault.unlock(ADMIN, password)
+        try:
+            with raw_connection(vault.db_path, session.secrets.db_key) as raw:
+                keys: dict[int, bytes] = {}
+                cold.append(timed(partial(api, session)))
+                cold_bases.append(timed(partial(base, raw, session, keys)))
+                warm.append(timed(partial(api, session)))
+                warm_bases.append(timed(partial(base, raw, session, keys)))
+        finally:
+            session.lock()
+        progress(f"search_10k run {run_number + 1}/{scale.search_runs}: cold {cold[-1]:.2f} s "
+                 f"(baseline {cold_bases[-1]:.2f} s), warm {warm[-1]:.2f} s (baseline {warm_bases[-1]:.2f} s)")
+    out = {}
+    for name, api_runs, base_runs, base_name in (
+            ("search_10k_cold", cold, cold_bases, "primitives_plus_raw_read"),
+            ("search_10k_warm", warm, warm_bases, "primitives_plus_raw_read_keys_cached")):
+        median = statistics.median(api_runs)
+        out[name] = figure(median, base_name, statistics.median(base_runs),
+                           per_s=scale.search_records / median)
+        out[name]["records"], out[name]["runs"] = scale.search_records, scale.search_runs
+    return out
 
 
 def bench_list(workdir: Path, scale: Scale, progress: Progress) -> Figure:
@@ -941,7 +1036,8 @@ def meta(scale: Scale, events: int) -> dict[str, Any]:
         "runs": {"kdf": scale.kdf_reps, "unlock": scale.unlock_reps, "audit_append": scale.appends,
                  "audit_verify_signed": scale.runs, "audit_verify_hash": scale.read_runs,
                  "audit_export_1m": scale.read_runs, "record_create": scale.creates, "record_view": scale.views,
-                 "list_page_100k": scale.list_runs},
+                 "list_page_100k": scale.list_runs, "search_10k_cold": scale.search_runs,
+                 "search_10k_warm": scale.search_runs},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -956,6 +1052,7 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         unlock = bench_unlock(workdir, scale, kdf["median_s"], progress)
         append = bench_append(workdir, scale, progress)
         record_figures = bench_records(workdir, scale, progress)
+        search_figures = bench_search(workdir, scale, progress)
         session = build_log(workdir, events, progress)
         try:
             with raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
@@ -972,6 +1069,7 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         "audit_verify_hash": verify_hash,
         "audit_export_1m": export,
         **record_figures,
+        **search_figures,
         "guidance_review_5000_words": guidance_figure,
     })
     result["meta"]["elapsed_s"] = round(time.perf_counter() - progress.start, 1)

@@ -41,3 +41,11 @@ def test_the_guidance_figure_runs() -> None:
     tiny = dataclasses.replace(bench.QUICK, guidance_runs=2)
     figure = bench.bench_guidance(tiny, lambda _message: None)
     assert figure["words"] >= bench.GUIDANCE_WORDS and figure["findings"] > 0 and figure["ratio"] > 0
+
+
+def test_the_search_figures_run_and_the_baseline_finds_what_search_finds(tmp_path: Path) -> None:
+    bench = _bench()
+    tiny = dataclasses.replace(bench.QUICK, search_records=60, search_runs=1)
+    figures = bench.bench_search(tmp_path, tiny, lambda _message: None)
+    assert set(figures) == {"search_10k_cold", "search_10k_warm"}
+    assert all(f["records"] == 60 and f["ratio"] > 0 and f["per_s"] > 0 for f in figures.values())

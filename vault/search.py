@@ -13,21 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, desc, func, literal, select, union_all
 
 from vault import audit, policy
 from vault.envelopes import content_key, open_body
 from vault.errors import InvalidInput
-from vault.models import Grant, Record, table
-from vault.records import ITEMS, RecordSummary, summary_of
+from vault.models import Addendum, ExternalDisclosure, Grant, Record, table
+from vault.records import RecordSummary, summary_of
 
 if TYPE_CHECKING:
     from vault.session import Session
 
-_r, _g = table(Record), table(Grant)
+_r, _g, _a, _x = table(Record), table(Grant), table(Addendum), table(ExternalDisclosure)
 _MINE = and_(_g.c.user_id == bindparam("me"), _g.c.revoked_at.is_(None), _g.c.sealed.is_not(None))
 _READABLE = (select(*_r.c, _g.c.hpke_suite, _g.c.sealed).select_from(_r.join(_g, _g.c.record_id == _r.c.id))
              .where(_MINE).order_by(_r.c.id.desc()))
+# The same records' addenda and disclosures in the same order, read once beside them rather
+# than one query per record (which cost as much as the decryption itself).
+_READABLE_ITEMS = union_all(*(
+    select(literal(kind).label("kind"), t.c.record_id.label("rid"), t.c.id.label("item_id"), t.c.content)
+    .select_from(t.join(_g, _g.c.record_id == t.c.record_id)).where(_MINE)
+    for kind, t in (("addendum", _a), ("disclosure", _x))
+)).order_by(desc("rid"), "kind", "item_id")
 _COUNT = select(func.count()).select_from(_g).where(_MINE)
 MAX_QUERY = 200
 
@@ -59,6 +66,7 @@ def search(session: Session, query: str, *, progress: Progress | None = None,
     try:
         with session.read() as conn:
             total = int(conn.execute(_COUNT, {"me": session.user_id}).scalar_one())
+            items = _Items(conn.execute(_READABLE_ITEMS, {"me": session.user_id}))
             for row in conn.execute(_READABLE, {"me": session.user_id}):
                 if searched % 100 == 0:
                     if cancelled():
@@ -66,7 +74,7 @@ def search(session: Session, query: str, *, progress: Progress | None = None,
                     if progress is not None:
                         progress(searched, total)
                 searched += 1
-                if _matches(session, conn, row, needle):
+                if _matches(session, row, items.of(row.id), needle):
                     found += 1
                     yield summary_of(session, row)
             if progress is not None:
@@ -76,13 +84,30 @@ def search(session: Session, query: str, *, progress: Progress | None = None,
             session.append(conn, [audit.Event("record.search", properties={"searched": searched, "found": found})])
 
 
-def _matches(session: Session, conn: Any, row: Any, needle: str) -> bool:
+class _Items:
+    """Addenda and disclosures, newest record first, handed out record by record."""
+
+    def __init__(self, rows: Any) -> None:
+        self._rows = iter(rows)
+        self._next = next(self._rows, None)
+
+    def of(self, record_id: int) -> list[Any]:
+        """The items of ``record_id``; those of newer records not asked for are passed over."""
+        out = []
+        while self._next is not None and self._next.rid >= record_id:
+            if self._next.rid == record_id:
+                out.append(self._next)
+            self._next = next(self._rows, None)
+        return out
+
+
+def _found_in(item: Any, needle: str) -> bool:
+    return any(needle in " ".join(text.split()).casefold() for text in _texts(item.body))
+
+
+def _matches(session: Session, row: Any, items: list[Any], needle: str) -> bool:
     key = content_key(session, row, row)
-    record = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
-    if any(needle in " ".join(text.split()).casefold() for text in _texts(record.body)):
+    if _found_in(open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content)), needle):
         return True
-    for kind, item_id, content in conn.execute(ITEMS, {"rid": row.id}):
-        item = open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content))
-        if any(needle in " ".join(text.split()).casefold() for text in _texts(item.body)):
-            return True
-    return False
+    return any(_found_in(open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content)), needle)
+               for kind, _record_id, item_id, content in items)

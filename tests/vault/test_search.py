@@ -40,6 +40,27 @@ def test_search_finds_text_the_user_may_read_and_nothing_else(people: Built) -> 
         assert list(sam.search_records("no such words")) == []
 
 
+def test_addenda_and_disclosures_are_searched_record_by_record(people: Built) -> None:
+    """Each record is matched against its own items only, however they interleave with
+    records the searcher cannot read."""
+    with people.unlock("sam") as sam:
+        plain = sam.create_record(_record("Nothing to see."))
+        noted = sam.create_record(_record("Nothing here either."))
+        sam.add_addendum(noted, "A first note.")
+        sam.add_addendum(noted, "A second note naming the canal path.")
+    with people.unlock("lee") as lee:
+        hidden = lee.create_record(_record("Also nothing."))
+        lee.add_addendum(hidden, "The canal path again, in lee's record.")
+    with people.unlock("sam") as sam:
+        told = sam.create_record(_record("Quiet."))
+        sam.disclose_record(told, to="Police", channel="phone", basis="consent",
+                            summary="Told them about the canal path.", consent="given")
+        sam.create_record(_record("Last one."))
+        assert [r.reference for r in sam.search_records("canal path")] == [told, noted]
+        assert [r.reference for r in sam.search_records("first note")] == [noted]
+        assert [r.reference for r in sam.search_records("nothing to see")] == [plain]
+
+
 def test_search_reports_progress_and_can_stop(people: Built) -> None:
     with people.unlock("sam") as sam:
         for i in range(250):
