@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input, Select, TextArea
 
-from tests.conftest import Built
+from tests.conftest import ADMIN, Built
 from tests.tui.test_app import _login, _status, settle
 from tui.app import make_app
 from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
@@ -123,12 +123,18 @@ async def test_a_draft_then_submit_and_refer_to_the_team(people: Built) -> None:
 
 
 async def test_immediate_danger_sets_the_urgency_and_errors_are_one_sentence(people: Built) -> None:
+    with people.unlock(ADMIN) as admin:
+        social_care = next(c for c in admin.list_contacts() if c.name.startswith("Social Care Direct"))
+        admin.save_contact(social_care.id, name=social_care.name, phone="0100 555 0199")
     app = make_app(people.vault)
     async with app.run_test(size=(140, 50)) as pilot:
         await _login(pilot, "sam", people.passwords["sam"])
         await pilot.press("w")
         await pilot.pause()
-        assert "sofia" in _status(app, "#danger-text")  # the safeguarding officer, named
+        advice = _status(app, "#danger-text")
+        assert "sofia" in advice  # the safeguarding officer, named
+        assert "111 (the mental health option)" in advice and "0100 555 0199" in advice  # the vault's numbers
+        assert "police child protection" not in advice.lower()  # no number filled in yet: not listed
         await pilot.press("y")
         await pilot.pause()
         assert app.screen.query_one("#urgency", Select).value == "immediate"

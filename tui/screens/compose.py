@@ -36,6 +36,9 @@ SHORT_FIELDS = (
 )
 
 
+DANGER_CONTACTS = 6  # listed on the danger step; the rest are one key away (F3)
+
+
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(v.replace("_", " "), v) for v in values]
 
@@ -55,20 +58,27 @@ class DangerScreen(ModalScreen[bool]):
                 Binding("escape", "app.pop_screen", "Cancel", id="danger-cancel")]
 
     def compose(self) -> ComposeResult:
-        app = _vault_app(self)
-        officers = contacts.safeguarding_team(app.session) if app.session is not None else []
         with Vertical(id="danger-box"):
             yield Label("Is anyone in immediate danger?", classes="title")
-            yield Static(
-                "If yes: call 999 now, before you write anything.\n"
-                "For a mental health crisis: NHS 111 (the Crisis Team).\n"
-                "Then tell the Safeguarding Officer"
-                + (f": {', '.join(officers)}." if officers else "."),
-                id="danger-text",
-            )
+            yield Static(self.advice(), id="danger-text")
             with Horizontal():
                 yield Button("Yes (y)", variant="error", id="yes")
                 yield Button("No (n)", variant="primary", id="no")
+
+    def advice(self) -> str:
+        """What to do, with the vault's contacts that have a number (999 is said whatever the list holds)."""
+        session = _vault_app(self).session
+        try:
+            numbers = [c for c in contacts.list_contacts(session) if c.phone] if session is not None else []
+            officers = contacts.safeguarding_team(session) if session is not None else []
+        except VaultError:
+            numbers, officers = [], []
+        lines = ["If yes: call 999 now, before you write anything."]
+        lines += [f"  {c.name}: {c.phone}" for c in numbers[:DANGER_CONTACTS]]
+        lines.append("Then tell the Safeguarding Officer" + (f": {', '.join(officers)}." if officers else "."))
+        if len(numbers) > DANGER_CONTACTS:
+            lines.append("F3 shows every contact.")
+        return "\n".join(lines)
 
     @on(Button.Pressed, "#yes")
     def yes(self) -> None:
