@@ -165,7 +165,7 @@ async def test_the_list_pages_and_marks_protected_and_urgent_records(built: Buil
         await settle(pilot)
         assert table.row_count == 50
         rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert rows[-1][4] == "protected" and rows[-2][4] == ""
+        assert str(rows[-1][4]) == "protected" and str(rows[-2][4]) == ""
         assert "red" in str(rows[-2][3].style)
         screen = app.export_screenshot()
         assert "qzcanary" not in screen  # the list shows metadata only

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from tui.screens.filters import FiltersScreen, describe
 from vault.errors import VaultError
 from vault.record_text import local_time
 
@@ -27,12 +28,13 @@ COLUMNS = ("Reference", "Status", "Category", "Urgency", "Protected", "Author", 
 URGENT_STYLE = {"immediate": "bold reverse red", "urgent": "bold red"}
 
 
-def row_of(record: Any) -> tuple[Text | str, ...]:
-    """A list row: metadata only, never text from the record."""
+def row_of(record: Any) -> tuple[Text, ...]:
+    """A list row: metadata only, never text from the record. Every cell is a ``Text``, so that
+    nothing in it is read as markup (and no cell pays for parsing it)."""
     urgency = Text(record.urgency.replace("_", " "), style=URGENT_STYLE.get(record.urgency, ""))
-    return (record.reference, record.status, record.category.replace("_", " "), urgency,
-            "protected" if record.protected else "", record.author, local_time(record.created_at),
-            local_time(record.submitted_at)[:10])
+    return (Text(record.reference), Text(record.status), Text(record.category.replace("_", " ")), urgency,
+            Text("protected" if record.protected else ""), Text(record.author), Text(local_time(record.created_at)),
+            Text(local_time(record.submitted_at)[:10]))
 
 
 class RecordsScreen(Screen[None]):
@@ -44,6 +46,7 @@ class RecordsScreen(Screen[None]):
         Binding("r", "reload", "Reload", id="reload"),
         Binding("enter", "open", "Open", id="open", show=True),
         Binding("w", "write", "Write a record", id="write"),
+        Binding("f", "filter", "Filter", id="filter"),
         Binding("slash", "search", "Search", id="search"),
         Binding("escape", "end_search", "End search", id="end-search", show=False),
     ]
@@ -52,6 +55,7 @@ class RecordsScreen(Screen[None]):
         super().__init__()
         self.cursors: list[int | None] = [None]  # the ``before`` of each page shown so far
         self.page: list[Any] = []
+        self.filters: dict[str, str] = {}  # status, category, urgency: see tui.screens.filters
 
     @property
     def vault_app(self) -> VaultApp:
@@ -82,7 +86,7 @@ class RecordsScreen(Screen[None]):
         try:
             if session is None:
                 raise VaultError("The vault is locked.")
-            page = session.list_records(limit=PAGE, before=before)
+            page = session.list_records(limit=PAGE, before=before, **self.filters)
         except VaultError as exc:
             self.app.call_from_thread(self.show_status, str(exc))
         else:
@@ -96,7 +100,9 @@ class RecordsScreen(Screen[None]):
             table.add_row(*row_of(record), key=str(record.id))
         number = len(self.cursors)
         more = " — n for the next page" if len(page) == PAGE else ""
-        self.show_status(f"Page {number}: {len(page)} records{more}." if page else
+        only = f" ({describe(self.filters)}; f to change)" if self.filters else ""
+        self.show_status(f"Page {number}: {len(page)} records{only}{more}." if page else
+                         f"No records match{only}." if self.filters and number == 1 else
                          "No records you can read yet." if number == 1 else "No more records.")
         table.focus()
 
@@ -115,6 +121,15 @@ class RecordsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load(self.cursors[-1])
+
+    def action_filter(self) -> None:
+        def chosen(filters: dict[str, str] | None) -> None:
+            if filters is not None:
+                self.filters = filters
+                self.cursors = [None]
+                self.load(None)
+
+        self.app.push_screen(FiltersScreen(self.filters), chosen)
 
     # --- search: in a worker, results streamed into the table, progress shown -----------------
 
