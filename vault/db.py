@@ -109,6 +109,18 @@ def open_engine(path: Path, db_key: bytes, *, new: bool = False) -> Engine:
     return engine
 
 
+def checkpoint(engine: Engine) -> bool:
+    """Copy the write-ahead log into the database and truncate it, so that pages a write has
+    just overwritten (destroyed content) do not live on in ``vault.db-wal``. Returns False if
+    another connection's open transaction kept part of the log (it is retried by SQLite later)."""
+    raw = engine.raw_connection()
+    try:
+        busy, _log, _done = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    return not busy
+
+
 def check_file(path: Path) -> None:
     """Refuse a missing, empty, plain-SQLite or page-misaligned database file."""
     try:

@@ -153,6 +153,7 @@ class Record(Base):
     referred_at: Mapped[str | None] = mapped_column(String(32))
     key_version: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    destroyed_at: Mapped[str | None] = mapped_column(String(32))  # then content is empty, every key gone
 
 
 class Grant(Base):
@@ -215,3 +216,100 @@ class Contact(Base):
     notes: Mapped[str] = mapped_column(String(500))
     updated_at: Mapped[str] = mapped_column(String(32))
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class CaseCounter(Base):
+    """The last case number used in a year (``CASE-2026-0001``)."""
+
+    __tablename__ = "case_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Case(Base):
+    """A safeguarding case: the records about one person, run by the safeguarding team.
+    Only metadata is plain; its log (``CaseEntry``) is encrypted under the case key."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'under_review', 'action_taken', 'closed', 'destroyed')",
+                        name="known_status"),
+        CheckConstraint("action IS NULL OR action IN ('referred_externally', 'monitoring')", name="known_action"),
+        Index("ix_cases_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str | None] = mapped_column(String(24))
+    category: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))
+    closed_at: Mapped[str | None] = mapped_column(String(32))
+    retain_until: Mapped[str | None] = mapped_column(String(10))  # a date, YYYY-MM-DD
+    destroyed_at: Mapped[str | None] = mapped_column(String(32))
+    key_version: Mapped[int] = mapped_column(Integer)
+
+
+class CaseRecord(Base):
+    """A record linked to a case (a record is in one case at most)."""
+
+    __tablename__ = "case_records"
+    __table_args__ = (Index("ix_case_records_case", "case_id", "record_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True, autoincrement=False)
+    linked_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    linked_at: Mapped[str] = mapped_column(String(32))
+
+
+class CaseGrant(Base):
+    """A case key sealed (HPKE) to a member of the safeguarding team, or to the recovery key."""
+
+    __tablename__ = "case_grants"
+    __table_args__ = (Index("ix_case_grants_case_user", "case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hpke_suite: Mapped[str] = mapped_column(String(32))
+    key_version: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[str] = mapped_column(String(32))
+
+
+class CaseEntry(Base):
+    """One entry of a case's log: a decision (with its kind), an external referral, a note or
+    the outcome. Encrypted under the case key and signed by its author, like a record's items."""
+
+    __tablename__ = "case_entries"
+    __table_args__ = (
+        CheckConstraint("kind IN ('review', 'no_referral', 'external_referral', 'monitoring', 'note', 'outcome')",
+                        name="known_kind"),
+        Index("ix_case_entries_case", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RetentionRule(Base):
+    """How long a category's closed cases are kept: years after closure, or for a child
+    until a given age, whichever is later. Kept by the safeguarding team and admins."""
+
+    __tablename__ = "retention_rules"
+
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    years_after_closure: Mapped[int] = mapped_column(Integer)
+    child_until_age: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[str] = mapped_column(String(32))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -111,11 +111,24 @@ def _live_grant(conn: Connection, record_id: int, user_id: int) -> Any:
         Grant.revoked_at.is_(None), Grant.sealed.is_not(None))).first()
 
 
-def _readable(session: Session, conn: Connection, ref: str | int) -> tuple[Any, Any]:
-    """The record and the session user's live grant, or AccessDenied (same words as unknown)."""
+def _held_grant(conn: Connection, record_id: int, user_id: int) -> bool:
+    """Whether ``user_id`` was a reader of the record (its key may since have been destroyed)."""
+    return conn.execute(select(_g.c.id).where(_g.c.record_id == record_id, _g.c.user_id == user_id,
+                                              _g.c.revoked_at.is_(None)).limit(1)).first() is not None
+
+
+def _readable(session: Session, conn: Connection, ref: str | int, *,
+              destroyed_too: bool = False) -> tuple[Any, Any]:
+    """The record and the session user's live grant, or AccessDenied (same words as unknown).
+    A reader of a destroyed record is told so, or with ``destroyed_too`` gets it with no grant."""
     session.refresh_directory(conn)
     row = resolve(conn, ref, session.user_id)
     grant = row if row.sealed is not None else None
+    if row.destroyed_at is not None and _held_grant(conn, row.id, session.user_id):
+        if destroyed_too:
+            return row, None
+        raise InvalidInput(f"Record {row.reference} was destroyed on {row.destroyed_at[:10]} at the end of its "
+                           "retention period; only its metadata and audit trail remain.")
     if grant is None or not policy.may_read(session.roles):
         # The caller's own words, exactly as for a reference that does not exist:
         # the refusal must not reveal that a record exists, nor its reference.
@@ -132,7 +145,8 @@ def _submitted(session: Session, conn: Connection, ref: str | int, doing: str) -
 
 
 def summary_of(session: Session, row: Any) -> RecordSummary:
-    return RecordSummary(row.id, row.reference, row.status, row.category, row.urgency, bool(row.protected),
+    status = "destroyed" if row.destroyed_at is not None else row.status
+    return RecordSummary(row.id, row.reference, status, row.category, row.urgency, bool(row.protected),
                          session.directory.person(row.author_id).username, row.created_at, row.submitted_at)
 
 
@@ -277,7 +291,7 @@ def list_page(session: Session, *, limit: int = 200, offset: int = 0, before: in
         return []
     g, r = _g, _r
     query = (select(r.c.id, r.c.reference, r.c.status, r.c.category, r.c.urgency, r.c.protected, r.c.author_id,
-                    r.c.created_at, r.c.submitted_at)
+                    r.c.created_at, r.c.submitted_at, r.c.destroyed_at)
              .select_from(g.join(r, r.c.id == g.c.record_id))
              .where(g.c.user_id == session.user_id, g.c.revoked_at.is_(None))
              .order_by(g.c.record_id.desc())
@@ -449,7 +463,7 @@ def history(session: Session, ref: str | int) -> list[HistoryEntry]:
     session.require_ready()
     t = table(AuditEvent)
     with session.read() as conn:
-        row, _grant = _readable(session, conn, ref)
+        row, _grant = _readable(session, conn, ref, destroyed_too=True)
         rows = conn.execute(select(t.c.seq, t.c.at, t.c.actor_id, t.c.action, t.c.properties)
                             .where(t.c.record_id == row.id).order_by(t.c.seq)).all()
     return [HistoryEntry(r.seq, r.at, session.directory.person(r.actor_id).username, r.action,

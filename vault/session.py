@@ -473,6 +473,58 @@ class Session:
 
         return records.disclose(self, ref, to=to, channel=channel, basis=basis, summary=summary, consent=consent)
 
+    # --- cases (vault/cases.py): the safeguarding team's --------------------------
+
+    def open_case(self, refs: Sequence[str | int], *, assign_to: str | None = None) -> str:
+        from vault import cases
+
+        return cases.open_case(self, refs, assign_to=assign_to)
+
+    def link_case(self, ref: str | int, records: Sequence[str | int]) -> None:
+        from vault import cases
+
+        cases.link(self, ref, records)
+
+    def assign_case(self, ref: str | int, username: str) -> None:
+        from vault import cases
+
+        cases.assign(self, ref, username)
+
+    def decide_case(self, ref: str | int, text: str, *, kind: str = "review", to: str | None = None) -> int:
+        from vault import cases
+
+        return cases.decide(self, ref, text, kind=kind, to=to)
+
+    def close_case(self, ref: str | int, outcome: str, *, password: str, **kwargs: Any) -> str:
+        from vault import cases
+
+        return cases.close(self, ref, outcome, password=password, **kwargs)
+
+    def show_case(self, ref: str | int) -> Any:
+        from vault import cases
+
+        return cases.show(self, ref)
+
+    def list_cases(self, **filters: Any) -> list[Any]:
+        from vault import cases
+
+        return cases.list_cases(self, **filters)
+
+    def referral_queue(self, **kwargs: Any) -> list[Any]:
+        from vault import cases
+
+        return cases.referral_queue(self, **kwargs)
+
+    def retention_due(self, **kwargs: Any) -> list[Any]:
+        from vault import cases
+
+        return cases.retention_due(self, **kwargs)
+
+    def destroy_case(self, ref: str | int, *, password: str) -> list[str]:
+        from vault import cases
+
+        return cases.destroy(self, ref, password=password)
+
     # --- audit -------------------------------------------------------------------
 
     def audit_checkpoint(self) -> audit.Checkpoint:

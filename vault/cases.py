@@ -1,0 +1,551 @@
+"""Cases (SPEC §6): the safeguarding team gathers referred records about one person, reviews
+them, decides (with reasons, including decisions not to refer), records external referrals,
+closes with an outcome and a retention date, and at the end of that date destroys them.
+
+A case has its own random key. Its log (decisions, external referrals, notes, the outcome) is
+encrypted under that key and signed inside by its author, exactly as a record's items are
+(:mod:`vault.envelopes`), with associated data binding the kind of entry, the case and the
+entry. The key is sealed with HPKE to every active member of the safeguarding team and to the
+organisation's recovery key; a member who joins later is given it by the next member who
+works on the case. Records stay readable through their own grants (a referral seals them to
+the team), so opening a case gives no one a record they could not already read.
+
+Destroying a case (closed, past its retention date, the password asked again) is
+crypto-shredding: every sealed copy of each record's key and of the case key is erased, the
+ciphertexts are emptied, and the write-ahead log is checkpointed, so that nobody, the recovery
+key included, can decrypt what was there. The metadata rows stay as stubs and the audit trail
+stays whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from vault import audit, crypto, db, policy, record_schema
+from vault.envelopes import Item, content_key, open_body, seal_body
+from vault.errors import AccessDenied, InvalidInput, TamperDetected
+from vault.models import (
+    Addendum,
+    Case,
+    CaseCounter,
+    CaseEntry,
+    CaseGrant,
+    CaseRecord,
+    ExternalDisclosure,
+    Grant,
+    Record,
+    RetentionRule,
+    table,
+)
+from vault.records import ITEMS, RecordSummary, resolve, summary_of
+
+if TYPE_CHECKING:
+    from vault.directory import Person
+    from vault.session import Session
+
+# The log's entries: what each does to the case's status and action.
+DECISIONS: Final = ("review", "no_referral", "external_referral", "monitoring", "note")
+_STATUS_AFTER: Final = {"review": "under_review", "no_referral": "under_review",
+                        "external_referral": "action_taken", "monitoring": "action_taken"}
+_ACTION_AFTER: Final = {"external_referral": "referred_externally", "monitoring": "monitoring"}
+_STATUS_ORDER: Final = ("open", "under_review", "action_taken", "closed", "destroyed")
+_URGENCY_ORDER: Final = {u: i for i, u in enumerate(record_schema.URGENCIES)}
+MAX_RECORDS_PER_OPEN: Final = 100
+_PAGE_MAX: Final = 500
+_REFERENCE = re.compile(r"CASE-(\d{4})-(\d{4,})", re.IGNORECASE)
+
+_k, _cr, _cg, _ce = table(Case), table(CaseRecord), table(CaseGrant), table(CaseEntry)
+_r, _g, _a, _x = table(Record), table(Grant), table(Addendum), table(ExternalDisclosure)
+_cc, _rr = table(CaseCounter), table(RetentionRule)
+_MY_CASE_GRANT = (select(_cg.c.hpke_suite, _cg.c.sealed)
+                  .where(_cg.c.case_id == bindparam("cid"), _cg.c.user_id == bindparam("me"),
+                         _cg.c.key_version == bindparam("kv"), _cg.c.sealed.is_not(None)))
+_LINKED = (select(_r.c.id).select_from(_cr.join(_r, _r.c.id == _cr.c.record_id))
+           .where(_cr.c.case_id == bindparam("cid")).order_by(_r.c.id))
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """What a list shows: metadata only."""
+
+    id: int
+    reference: str
+    status: str
+    action: str | None
+    category: str
+    urgency: str
+    assigned_to: str | None
+    opened_at: str
+    updated_at: str
+    closed_at: str | None
+    retain_until: str | None
+    records: int
+
+
+@dataclass(frozen=True)
+class ChronologyEntry:
+    """One item of the case's records, in time order: a record, an addendum or a disclosure."""
+
+    at: str
+    reference: str
+    kind: str  # "record", "addendum", "disclosure"
+    author: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseView:
+    summary: CaseSummary
+    records: list[RecordSummary]
+    unreadable: list[str]  # references of linked records not shared with this user
+    chronology: list[ChronologyEntry]
+    log: list[tuple[str, Item]]  # (kind, entry): decisions, referrals, notes, the outcome
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A referred record not yet in a case, for the officer's queue."""
+
+    record: RecordSummary
+    referred_at: str
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _grant_info(vault_id: str, case_id: int, key_version: int) -> bytes:
+    return f"incident-vault/case-grant/v1|{vault_id}|{case_id}|{key_version}".encode()
+
+
+def _entry_kind(kind: str) -> str:
+    """The kind bound into an entry's associated data: never the same as a record item's."""
+    return f"case.{kind}"
+
+
+def _resolve(conn: Connection, ref: str | int) -> Any:
+    text = str(ref).strip()
+    if _REFERENCE.fullmatch(text):
+        row = conn.execute(select(_k).where(_k.c.reference == text.upper())).first()
+    elif text.isdigit():
+        row = conn.execute(select(_k).where(_k.c.id == int(text))).first()
+    else:
+        raise InvalidInput(f"{text[:40]!r} is not a case reference (like CASE-2026-0001) or id.")
+    if row is None:
+        raise InvalidInput(f"There is no case {text[:40]}.")
+    return row
+
+
+def _count_records(conn: Connection, case_id: int) -> int:
+    return int(conn.execute(select(func.count()).select_from(_cr).where(_cr.c.case_id == case_id)).scalar_one())
+
+
+def _summary(session: Session, conn: Connection, row: Any) -> CaseSummary:
+    assigned = session.directory.person(row.assigned_to).username if row.assigned_to is not None else None
+    return CaseSummary(row.id, row.reference, row.status, row.action, row.category, row.urgency, assigned,
+                       row.opened_at, row.updated_at, row.closed_at, row.retain_until,
+                       _count_records(conn, row.id))
+
+
+def _next_reference(conn: Connection, now: str) -> str:
+    year = int(now[:4])
+    last = conn.execute(select(_cc.c.last).where(_cc.c.year == year)).scalar()
+    number = 1 if last is None else int(last) + 1
+    if last is None:
+        conn.execute(insert(_cc).values(year=year, last=1))
+    else:
+        conn.execute(update(_cc).where(_cc.c.year == year).values(last=number))
+    return f"CASE-{year}-{number:04d}"
+
+
+def _team(session: Session) -> list[Person]:
+    return session.directory.active_with_any_role(policy.SAFEGUARDING_TEAM)
+
+
+def _seal(session: Session, public: bytes, case_id: int, key_version: int, key: bytes) -> bytes:
+    return crypto.hpke_seal(session.directory.hpke_suite, public, key,
+                            _grant_info(session.vault_id, case_id, key_version))
+
+
+def _case_key(session: Session, conn: Connection, row: Any) -> bytes:
+    if row.destroyed_at is not None:
+        raise InvalidInput(f"Case {row.reference} was destroyed at the end of its retention period.")
+    grant = conn.execute(_MY_CASE_GRANT, {"cid": row.id, "me": session.user_id, "kv": row.key_version}).first()
+    if grant is None:
+        raise AccessDenied(f"You hold no key to case {row.reference} yet: it is given to you the next time "
+                           "a colleague on the safeguarding team works on the case.")
+    try:
+        return crypto.hpke_open(grant.hpke_suite, session.secrets.hpke_private, bytes(grant.sealed),
+                                _grant_info(session.vault_id, row.id, row.key_version))
+    except crypto.AuthenticationFailed:
+        raise TamperDetected(f"Your key to case {row.reference} does not open; it was altered.") from None
+
+
+def _give_key_to_team(session: Session, conn: Connection, row: Any, key: bytes, now: str) -> list[int]:
+    """Seal the case key to active team members who do not hold it yet; return their ids."""
+    holders = {uid for (uid,) in conn.execute(select(_cg.c.user_id).where(
+        _cg.c.case_id == row.id, _cg.c.key_version == row.key_version, _cg.c.sealed.is_not(None)))}
+    missing = [p for p in _team(session) if p.user_id not in holders]
+    if missing:
+        conn.execute(insert(_cg), [{
+            "case_id": row.id, "user_id": p.user_id, "hpke_suite": session.directory.hpke_suite,
+            "key_version": row.key_version, "sealed": _seal(session, p.hpke_public, row.id, row.key_version, key),
+            "granted_by": session.user_id, "granted_at": now} for p in missing])
+    return [p.user_id for p in missing]
+
+
+def _add_entry(session: Session, conn: Connection, row: Any, key: bytes, kind: str, body: dict[str, Any],
+               now: str) -> int:
+    entry_id = int(conn.execute(select(func.coalesce(func.max(_ce.c.id), 0))).scalar_one()) + 1
+    blob = seal_body(session, key, _entry_kind(kind), row.id, entry_id, row.key_version, body, sign=True)
+    conn.execute(insert(_ce).values(id=entry_id, case_id=row.id, kind=kind, author_id=session.user_id,
+                                    created_at=now, content=blob))
+    return entry_id
+
+
+def _open_case_for_change(session: Session, conn: Connection, ref: str | int) -> tuple[Any, bytes]:
+    session.refresh_directory(conn)
+    row = _resolve(conn, ref)
+    if row.status in ("closed", "destroyed"):
+        raise InvalidInput(f"Case {row.reference} is {row.status}; it can no longer change.")
+    return row, _case_key(session, conn, row)
+
+
+def _linkable(session: Session, conn: Connection, refs: Sequence[str | int]) -> list[Any]:
+    if not refs:
+        raise InvalidInput("Name at least one referred record.")
+    if len(refs) > MAX_RECORDS_PER_OPEN:
+        raise InvalidInput(f"Link at most {MAX_RECORDS_PER_OPEN} records at a time.")
+    rows: dict[int, Any] = {}
+    for ref in refs:
+        row = resolve(conn, ref, session.user_id)
+        if row.sealed is None:
+            raise AccessDenied(f"Record {str(ref).strip()[:40]} does not exist or was not shared with you.")
+        if row.referred_at is None:
+            raise InvalidInput(f"Record {row.reference} has not been referred to the safeguarding team.")
+        if row.destroyed_at is not None:
+            raise InvalidInput(f"Record {row.reference} was destroyed.")
+        in_case = conn.execute(select(_k.c.reference).select_from(_cr.join(_k, _k.c.id == _cr.c.case_id))
+                               .where(_cr.c.record_id == row.id)).scalar()
+        if in_case is not None:
+            raise InvalidInput(f"Record {row.reference} is already in case {in_case}.")
+        rows[row.id] = row
+    return list(rows.values())
+
+
+def _check_password(session: Session, password: str) -> None:
+    """Ask for the password again before an act that cannot be undone."""
+    session.vault.keyring.open_slot(session.username, password)
+
+
+def _today(session: Session) -> date:
+    return datetime.fromisoformat(audit.now_iso(session.vault.clock).replace("Z", "+00:00")).date()
+
+
+def _parse_date(text: str | date, field: str) -> date:
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2032-04-30.") from None
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+# --- use cases -------------------------------------------------------------------------
+
+
+def open_case(session: Session, refs: Sequence[str | int], *, assign_to: str | None = None) -> str:
+    """Open a case from referred records this officer can read; return its reference."""
+    session.require("case.manage")
+    now = audit.now_iso(session.vault.clock)
+    key = crypto.random_bytes(crypto.KEY_SIZE)
+    with session.write() as conn:
+        session.refresh_directory(conn)
+        rows = _linkable(session, conn, refs)
+        assignee = _assignee(session, assign_to) if assign_to else session.user_id
+        urgency = min((r.urgency for r in rows), key=_URGENCY_ORDER.__getitem__)
+        case_id = int(conn.execute(select(func.coalesce(func.max(_k.c.id), 0))).scalar_one()) + 1
+        reference = _next_reference(conn, now)
+        conn.execute(insert(_k).values(
+            id=case_id, reference=reference, status="open", action=None, category=rows[0].category,
+            urgency=urgency, assigned_to=assignee, opened_by=session.user_id, opened_at=now, updated_at=now,
+            closed_at=None, retain_until=None, destroyed_at=None, key_version=1))
+        conn.execute(insert(_cr), [{"case_id": case_id, "record_id": r.id, "linked_by": session.user_id,
+                                    "linked_at": now} for r in rows])
+        row = _resolve(conn, case_id)
+        holders = _give_key_to_team(session, conn, row, key, now)
+        conn.execute(insert(_cg).values(
+            case_id=case_id, user_id=None, hpke_suite=session.directory.hpke_suite, key_version=1,
+            sealed=_seal(session, session.directory.recovery_public, case_id, 1, key), granted_by=session.user_id,
+            granted_at=now))
+        session.append(conn, [audit.Event("case.opened", object=reference, properties={
+            "case": reference, "records": [r.id for r in rows], "assigned_to": assignee, "key_holders": holders})])
+    return reference
+
+
+def _assignee(session: Session, username: str) -> int:
+    from vault.keyslots import normalize_username
+
+    person = session.directory.by_name(normalize_username(username))
+    if person.disabled or not policy.SAFEGUARDING_TEAM & person.roles:
+        raise InvalidInput(f"{person.username!r} is not an active safeguarding officer or deputy.")
+    return person.user_id
+
+
+def link(session: Session, ref: str | int, records: Sequence[str | int]) -> None:
+    """Add more referred records to an open case."""
+    session.require("case.manage")
+    now = audit.now_iso(session.vault.clock)
+    with session.write() as conn:
+        row, key = _open_case_for_change(session, conn, ref)
+        rows = _linkable(session, conn, records)
+        conn.execute(insert(_cr), [{"case_id": row.id, "record_id": r.id, "linked_by": session.user_id,
+                                    "linked_at": now} for r in rows])
+        urgency = min([row.urgency, *(r.urgency for r in rows)], key=_URGENCY_ORDER.__getitem__)
+        conn.execute(update(_k).where(_k.c.id == row.id).values(urgency=urgency, updated_at=now))
+        holders = _give_key_to_team(session, conn, row, key, now)
+        session.append(conn, [audit.Event("case.linked", object=row.reference, properties={
+            "case": row.reference, "records": [r.id for r in rows], "key_holders": holders})])
+
+
+def assign(session: Session, ref: str | int, username: str) -> None:
+    """Give the case to another officer or deputy."""
+    session.require("case.manage")
+    now = audit.now_iso(session.vault.clock)
+    with session.write() as conn:
+        row, key = _open_case_for_change(session, conn, ref)
+        assignee = _assignee(session, username)
+        conn.execute(update(_k).where(_k.c.id == row.id).values(assigned_to=assignee, updated_at=now))
+        holders = _give_key_to_team(session, conn, row, key, now)
+        session.append(conn, [audit.Event("case.assigned", object=row.reference, properties={
+            "case": row.reference, "assigned_to": assignee, "key_holders": holders})])
+
+
+def decide(session: Session, ref: str | int, text: str, *, kind: str = "review", to: str | None = None) -> int:
+    """Add a decision to the case's log, with its reason in ``text``; return the entry id.
+
+    ``kind``: ``review`` (the case is under review), ``no_referral`` (a decision not to refer,
+    and why), ``external_referral`` (to whom in ``to``: the case then has action taken,
+    referred externally), ``monitoring`` (action taken: monitoring) or ``note``.
+    """
+    session.require("case.manage")
+    record_schema.check_choice(kind, "kind", DECISIONS)
+    body: dict[str, Any] = {"text": record_schema.check_text(text, "text", required=True)}
+    if kind == "external_referral":
+        body["to"] = record_schema.check_text(to, "to", limit=record_schema.MAX_SHORT_CHARS, required=True)
+    elif to:
+        raise InvalidInput("Only an external referral names who it went to.")
+    now = audit.now_iso(session.vault.clock)
+    with session.write() as conn:
+        row, key = _open_case_for_change(session, conn, ref)
+        entry_id = _add_entry(session, conn, row, key, kind, body, now)
+        status = _STATUS_AFTER.get(kind, row.status)
+        if _STATUS_ORDER.index(status) < _STATUS_ORDER.index(row.status):
+            status = row.status  # a later review does not undo action taken
+        conn.execute(update(_k).where(_k.c.id == row.id).values(
+            status=status, action=_ACTION_AFTER.get(kind, row.action), updated_at=now))
+        holders = _give_key_to_team(session, conn, row, key, now)
+        session.append(conn, [audit.Event("case.decision", object=row.reference, properties={
+            "case": row.reference, "kind": kind, "entry_id": entry_id, "status": status, "key_holders": holders})])
+    return entry_id
+
+
+def suggest_retention(session: Session, ref: str | int, *, subject_born: str | date | None = None,
+                      closing_on: date | None = None) -> date:
+    """The retention date the organisation's rules give a case closed on ``closing_on`` (today):
+    its category's years after closure, or for a child (``subject_born`` under 18 at closure)
+    until the rule's age (25) if that is later."""
+    session.require("case.manage")
+    closing_on = closing_on or _today(session)
+    with session.read() as conn:
+        row = _resolve(conn, ref)
+        rule = conn.execute(select(_rr).where(_rr.c.category == row.category)).first()
+    years, child_age = (rule.years_after_closure, rule.child_until_age) if rule is not None else (6, 25)
+    until = add_years(closing_on, years)
+    if subject_born is not None:
+        born = _parse_date(subject_born, "The date of birth")
+        if born > closing_on:
+            raise InvalidInput("The date of birth is in the future.")
+        if add_years(born, 18) > closing_on:
+            until = max(until, add_years(born, child_age))
+    return until
+
+
+def close(session: Session, ref: str | int, outcome: str, *, password: str, retain_until: str | date | None = None,
+          subject_born: str | date | None = None) -> str:
+    """Close a case with its outcome and a retention date (the suggestion when none is given);
+    the password is asked again. Returns the retention date (``YYYY-MM-DD``)."""
+    session.require("case.manage")
+    body: dict[str, Any] = {"outcome": record_schema.check_text(outcome, "outcome", required=True)}
+    today = _today(session)
+    if retain_until is None:
+        until = suggest_retention(session, ref, subject_born=subject_born, closing_on=today)
+    else:
+        until = _parse_date(retain_until, "The retention date")
+        if until <= today:
+            raise InvalidInput("The retention date must be after today.")
+    if subject_born is not None:
+        body["subject_born"] = _parse_date(subject_born, "The date of birth").isoformat()
+    _check_password(session, password)
+    now = audit.now_iso(session.vault.clock)
+    with session.write() as conn:
+        row, key = _open_case_for_change(session, conn, ref)
+        entry_id = _add_entry(session, conn, row, key, "outcome", body, now)
+        conn.execute(update(_k).where(_k.c.id == row.id).values(
+            status="closed", closed_at=now, retain_until=until.isoformat(), updated_at=now))
+        session.append(conn, [audit.Event("case.closed", object=row.reference, properties={
+            "case": row.reference, "entry_id": entry_id, "retain_until": until.isoformat()})])
+    return until.isoformat()
+
+
+def list_cases(session: Session, *, status: str | None = None, limit: int = 200,
+               before: int | None = None) -> list[CaseSummary]:
+    """A page of cases, newest first; metadata only."""
+    session.require("case.manage")
+    query = select(_k).order_by(_k.c.id.desc()).limit(max(1, min(limit, _PAGE_MAX)))
+    if status is not None:
+        record_schema.check_choice(status, "status", _STATUS_ORDER)
+        query = query.where(_k.c.status == status)
+    if before is not None:
+        query = query.where(_k.c.id < before)
+    with session.read() as conn:
+        session.refresh_directory(conn)
+        return [_summary(session, conn, row) for row in conn.execute(query).all()]
+
+
+def referral_queue(session: Session, *, limit: int = 200) -> list[Referral]:
+    """Records referred to the team that are in no case yet: the newest referral first."""
+    session.require("case.manage")
+    query = (select(*_r.c).select_from(_r.join(_g, _g.c.record_id == _r.c.id))
+             .where(_g.c.user_id == session.user_id, _g.c.revoked_at.is_(None), _g.c.sealed.is_not(None),
+                    _r.c.referred_at.is_not(None), _r.c.destroyed_at.is_(None),
+                    _r.c.id.not_in(select(_cr.c.record_id)))
+             .order_by(_r.c.referred_at.desc(), _r.c.id.desc()).limit(max(1, min(limit, _PAGE_MAX))))
+    with session.read() as conn:
+        session.refresh_directory(conn)
+        return [Referral(summary_of(session, row), row.referred_at) for row in conn.execute(query).all()]
+
+
+def show(session: Session, ref: str | int) -> CaseView:
+    """The case: its records' chronology (records, addenda and disclosures in time order, each
+    decrypted and its signature checked) and its log. One ``case.viewed`` event, and one
+    ``record.viewed`` for each record opened, in one transaction."""
+    session.require("case.manage")
+    with session.write() as conn:
+        session.refresh_directory(conn)
+        row = _resolve(conn, ref)
+        key = _case_key(session, conn, row)
+        log = [(e.kind, open_body(session, key, _entry_kind(e.kind), row.id, e.id, row.key_version,
+                                  bytes(e.content)))
+               for e in conn.execute(select(_ce).where(_ce.c.case_id == row.id).order_by(_ce.c.id))]
+        records, unreadable, chronology, events = [], [], [], []
+        for (record_id,) in conn.execute(_LINKED, {"cid": row.id}).all():
+            record = resolve(conn, record_id, session.user_id)
+            if record.sealed is None or record.destroyed_at is not None:
+                unreadable.append(record.reference)
+                continue
+            records.append(summary_of(session, record))
+            chronology += _chronology_of(session, conn, record)
+            events.append(audit.Event("record.viewed", record_id=record.id, object=record.reference,
+                                      properties={"reference": record.reference, "case": row.reference}))
+        chronology.sort(key=lambda e: (e.at, e.reference))
+        summary = _summary(session, conn, row)
+        session.append(conn, [audit.Event("case.viewed", object=row.reference, properties={
+            "case": row.reference, "records": [r.id for r in records]}), *events])
+    return CaseView(summary, records, unreadable, chronology, log)
+
+
+def _chronology_of(session: Session, conn: Connection, record: Any) -> list[ChronologyEntry]:
+    key = content_key(session, record, record)
+    first = open_body(session, key, "record", record.id, record.id, record.key_version, bytes(record.content))
+    items = [("record", first)] + [
+        (kind, open_body(session, key, kind, record.id, item_id, record.key_version, bytes(content)))
+        for kind, item_id, content in conn.execute(ITEMS, {"rid": record.id})]
+    return [ChronologyEntry(item.at, record.reference, kind, item.author, item.body) for kind, item in items]
+
+
+def retention_due(session: Session, *, today: date | None = None) -> list[CaseSummary]:
+    """Closed cases past their retention date, not yet destroyed: the oldest date first."""
+    session.require("case.manage")
+    day = (today or _today(session)).isoformat()
+    with session.read() as conn:
+        session.refresh_directory(conn)
+        rows = conn.execute(select(_k).where(_k.c.status == "closed", _k.c.retain_until < day)
+                            .order_by(_k.c.retain_until, _k.c.id)).all()
+        return [_summary(session, conn, row) for row in rows]
+
+
+def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
+    """Destroy a closed case past its retention date and every record in it (crypto-shredding);
+    the password is asked again. Returns the references of the records destroyed."""
+    session.require("case.destroy")
+    _check_password(session, password)
+    now = audit.now_iso(session.vault.clock)
+    today = _today(session).isoformat()
+    with session.write() as conn:
+        row = _resolve(conn, ref)
+        if row.status != "closed":
+            raise InvalidInput(f"Case {row.reference} is {row.status.replace('_', ' ')}; only a closed case "
+                               "past its retention date can be destroyed.")
+        if row.retain_until is None or row.retain_until >= today:
+            raise InvalidInput(f"Case {row.reference} is kept until {row.retain_until}; it cannot be destroyed "
+                               "before then.")
+        linked = [resolve(conn, rid) for (rid,) in conn.execute(_LINKED, {"cid": row.id}).all()]
+        ids = [r.id for r in linked]
+        conn.execute(update(_g).where(_g.c.record_id.in_(ids)).values(sealed=None))
+        conn.execute(update(_a).where(_a.c.record_id.in_(ids)).values(content=b""))
+        conn.execute(update(_x).where(_x.c.record_id.in_(ids)).values(content=b""))
+        conn.execute(update(_r).where(_r.c.id.in_(ids)).values(content=b"", destroyed_at=now, updated_at=now))
+        conn.execute(update(_cg).where(_cg.c.case_id == row.id).values(sealed=None))
+        conn.execute(update(_ce).where(_ce.c.case_id == row.id).values(content=b""))
+        conn.execute(update(_k).where(_k.c.id == row.id).values(status="destroyed", destroyed_at=now,
+                                                                updated_at=now))
+        session.append(conn, [
+            *(audit.Event("record.destroyed", record_id=r.id, object=r.reference,
+                          properties={"reference": r.reference, "case": row.reference}) for r in linked),
+            audit.Event("case.destroyed", object=row.reference, properties={
+                "case": row.reference, "records": ids, "retain_until": row.retain_until})])
+    for key in [k for k in session.content_keys if k[0] in set(ids)]:
+        del session.content_keys[key]
+    db.checkpoint(session.engine)
+    return [r.reference for r in linked]
+
+
+def retention_rules(session: Session) -> list[tuple[str, int, int]]:
+    """(category, years after closure, a child's record kept until this age), by category."""
+    session.require("case.manage")
+    with session.read() as conn:
+        return [(r.category, r.years_after_closure, r.child_until_age)
+                for r in conn.execute(select(_rr).order_by(_rr.c.category))]
+
+
+def set_retention_rule(session: Session, category: str, *, years_after_closure: int, child_until_age: int) -> None:
+    """Change how long a category's closed cases are kept (the safeguarding team or an admin)."""
+    session.require("retention.edit")
+    record_schema.check_choice(category, "category", record_schema.CATEGORIES)
+    for value, name, low, high in ((years_after_closure, "years after closure", 1, 100),
+                                   (child_until_age, "the age a child's record is kept until", 18, 100)):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidInput(f"{name[0].upper()}{name[1:]} must be a whole number from {low} to {high}.")
+    now = audit.now_iso(session.vault.clock)
+    with session.write() as conn:
+        conn.execute(update(_rr).where(_rr.c.category == category).values(
+            years_after_closure=years_after_closure, child_until_age=child_until_age, updated_at=now,
+            updated_by=session.user_id))
+        session.append(conn, [audit.Event("retention.rule_changed", object=category, properties={
+            "category": category, "years_after_closure": years_after_closure,
+            "child_until_age": child_until_age})])
+
