@@ -19,6 +19,7 @@ stays whole.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from vault.envelopes import Item, content_key, open_body, seal_body
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import (
     Addendum,
+    AuditEvent,
     Case,
     CaseCounter,
     CaseEntry,
@@ -503,6 +505,9 @@ def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
         if row.retain_until is None or row.retain_until >= today:
             raise InvalidInput(f"Case {row.reference} is kept until {row.retain_until}; it cannot be destroyed "
                                "before then.")
+        if _closed_with(conn, row.reference) != row.retain_until:
+            raise TamperDetected(f"Case {row.reference}'s retention date is not the one recorded when it was "
+                                 "closed; it was altered, and nothing was destroyed.")
         linked = [resolve(conn, rid) for (rid,) in conn.execute(_LINKED, {"cid": row.id}).all()]
         ids = [r.id for r in linked]
         conn.execute(update(_g).where(_g.c.record_id.in_(ids)).values(sealed=None))
@@ -524,9 +529,17 @@ def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
     return [r.reference for r in linked]
 
 
+def _closed_with(conn: Connection, reference: str) -> str | None:
+    """The retention date the case's (signed, chained) ``case.closed`` event recorded."""
+    t = table(AuditEvent)
+    properties = conn.execute(select(t.c.properties).where(t.c.action == "case.closed", t.c.object == reference)
+                              .order_by(t.c.seq.desc()).limit(1)).scalar()
+    return None if properties is None else json.loads(properties).get("retain_until")
+
+
 def retention_rules(session: Session) -> list[tuple[str, int, int]]:
     """(category, years after closure, a child's record kept until this age), by category."""
-    session.require("case.manage")
+    session.require("retention.edit")
     with session.read() as conn:
         return [(r.category, r.years_after_closure, r.child_until_age)
                 for r in conn.execute(select(_rr).order_by(_rr.c.category))]

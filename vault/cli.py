@@ -106,13 +106,20 @@ def _user(args: argparse.Namespace) -> str:
 def unlock(args: argparse.Namespace, secrets: Secrets) -> Session:
     """Unlock as the acting user. A one-time password unlocks, but every
     session method but a password change refuses until it is changed."""
+    return unlock_for_confirming(args, secrets)[0]
+
+
+def unlock_for_confirming(args: argparse.Namespace, secrets: Secrets) -> tuple[Session, str]:
+    """Unlock, and keep the password for an act that checks it again (closing a case,
+    destroying records): on the command line the password just given is that check."""
     username = _user(args)
-    session = _vault(args).unlock(username, secrets.ask(f"Password for {username}"))
+    password = secrets.ask(f"Password for {username}")
+    session = _vault(args).unlock(username, password)
     problems = session.directory.problems
     if problems:
         info(f"incident-vault: warning: {len(problems)} audit event(s) recording users do not verify and "
               "were ignored; ask an auditor to run audit verify.")
-    return session
+    return session, password
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -354,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     from vault import cli_records  # it builds on this module's helpers
 
     cli_records.add_commands(sub, common, command)
+
+    from vault import cli_cases
+
+    cli_cases.add_commands(sub, common, command)
 
     from vault import cli_guidance
 

@@ -15,7 +15,7 @@ def local_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-_LABELS: Final = (
+LABELS: Final = (
     ("occurred_at", "When it happened"), ("location", "Where"), ("present", "Who was present"),
     ("subject", "Who it is about"), ("own_words", "Their own words (verbatim)"),
     ("questions_asked", "Questions asked"), ("observations", "What was seen and heard"),
@@ -30,7 +30,7 @@ def render_text(view: RecordView) -> str:
     lines = [f"{s.reference}  {s.status}  {s.category}  {s.urgency}{'  PROTECTED' if s.protected else ''}",
              f"Written by {s.author} on {local_time(s.created_at)}"
              + (f", submitted {local_time(s.submitted_at)} (signed)" if s.submitted_at else " (draft)")]
-    for key, label in _LABELS:
+    for key, label in LABELS:
         if c.get(key):
             lines += ["", f"{label}:", *("  " + line for line in str(c[key]).splitlines())]
     consent = c["consent"].replace("_", " ") + (f" ({c['consent_reason']})" if c.get("consent_reason") else "")

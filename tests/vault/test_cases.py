@@ -16,7 +16,7 @@ from tests.conftest import ADMIN, Built, FakeClock
 from vault import crypto
 from vault.cases import _grant_info, add_years
 from vault.envelopes import grant_info
-from vault.errors import AccessDenied, InvalidInput, WrongPassword
+from vault.errors import AccessDenied, InvalidInput, TamperDetected, WrongPassword
 from vault.models import AuditEvent, CaseGrant, Grant, Record, table
 from vault.session import Session
 
@@ -271,3 +271,17 @@ def test_an_insider_cannot_rewrite_a_case_entry_or_a_record_short_of_destroying_
         with pytest.raises(Exception, match="never deleted"), sofia.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM cases")
         assert sofia.show_case(case).log[0][1].body["text"] == "Reviewed."
+
+
+def test_a_retention_date_moved_by_an_insider_destroys_nothing(team: Built, clock: FakeClock) -> None:
+    ref = _referred(team)
+    with team.unlock("sofia") as sofia:
+        case = sofia.open_case([ref])
+        sofia.close_case(case, "Done.", password=team.passwords["sofia"])
+        with sofia.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE cases SET retain_until = '2000-01-01'")
+        assert [c.reference for c in sofia.retention_due()] == [case]  # the list reads the plain column…
+        with pytest.raises(TamperDetected, match="altered"):
+            sofia.destroy_case(case, password=team.passwords["sofia"])  # …destroying checks the signed log
+    with team.unlock("sam") as sam:
+        assert sam.view_record(ref).content["own_words"] == "He hits me when he drinks."

@@ -1,0 +1,101 @@
+"""The ``case`` commands (SPEC §8): a whole case by the command line, from the referral queue to
+destruction; the case reference alone on the last line; one-sentence refusals for staff and
+auditors; destroying asks for --yes and checks the password again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
+from vault import cli as cli_module
+from vault.session import Vault, open_vault
+
+Run = Callable[..., CliResult]
+DAY = 86_400.0
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def v(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """The vault the ``cli`` fixture names, opened by the commands on the same fake clock."""
+    vault, code = Vault.init(tmp_path / "cli-vault", ADMIN, ADMIN_PW, argon2=CHEAP, clock=clock)
+    built = Built(vault, code, {ADMIN: ADMIN_PW})
+    for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer"), ("carol", "auditor")):
+        built.add(name, role)
+    monkeypatch.setattr(cli_module, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=clock))
+    return built
+
+
+def as_user(cli: Run, v: Built, user: str, *args: str, stdin: str = "") -> CliResult:
+    return cli(*args, "--user", user, "--password-stdin", stdin=v.passwords[user] + "\n" + stdin)
+
+
+def ok(result: CliResult) -> CliResult:
+    assert result.code == 0, result.err
+    return result
+
+
+def refused(result: CliResult) -> str:
+    assert result.code != 0 and result.out == "" and "Traceback" not in result.err
+    [line] = result.err.strip().splitlines()
+    return line
+
+
+def test_a_case_by_the_command_line(cli: Run, v: Built, clock: FakeClock, tmp_path: Path) -> None:
+    words = f"CANARY-{uuid.uuid4().hex}"
+    with v.unlock("sam") as sam:
+        ref = sam.create_record({"own_words": words, "observations": "Quiet.", "urgency": "urgent"})
+        sam.refer_record(ref)
+    assert ref in ok(as_user(cli, v, "sofia", "case", "referrals")).out
+    case = ok(as_user(cli, v, "sofia", "case", "open", ref)).last_line
+    assert case.startswith("CASE-2026-")
+    assert "No referrals waiting" in ok(as_user(cli, v, "sofia", "case", "referrals")).err
+    ok(as_user(cli, v, "sofia", "case", "decide", case, "--text-file", "-", stdin="Reviewed with the deputy."))
+    ok(as_user(cli, v, "sofia", "case", "decide", case, "--kind", "external_referral", "--to", "Social care",
+               "--text-file", "-", stdin="Referred by phone."))
+    listed = ok(as_user(cli, v, "sofia", "case", "list")).out
+    assert case in listed and "action taken (referred externally)" in listed and words not in listed
+    shown = ok(as_user(cli, v, "sofia", "case", "show", case)).out
+    assert "External referral to Social care by sofia" in shown and words in shown
+    assert "Reviewed with the deputy." in shown
+
+    closed = ok(as_user(cli, v, "sofia", "case", "close", case, "--outcome", "Support plan in place."))
+    assert "kept until 2032-09-21" in closed.out
+    assert "is closed" in refused(as_user(cli, v, "sofia", "case", "decide", case, "--text-file", "-",
+                                          stdin="Late."))
+    assert "No closed case" in ok(as_user(cli, v, "sofia", "case", "retention")).err
+
+    clock.advance(6 * 366 * DAY)
+    assert case in ok(as_user(cli, v, "sofia", "case", "retention")).out
+    assert "--yes" in refused(as_user(cli, v, "sofia", "case", "destroy", case))
+    destroyed = ok(as_user(cli, v, "sofia", "case", "destroy", case, "--yes"))
+    assert ref in destroyed.out and "keys are erased" in destroyed.out
+    assert "destroyed on" in refused(as_user(cli, v, "sam", "record", "show", ref))
+    assert ok(as_user(cli, v, "carol", "audit", "verify")).code == 0
+
+
+def test_staff_and_auditors_are_refused_every_case_command_in_one_sentence(cli: Run, v: Built) -> None:
+    for user in ("sam", "carol"):
+        for args in (("case", "list"), ("case", "referrals"), ("case", "open", "IV-2026-0001"),
+                     ("case", "show", "CASE-2026-0001"), ("case", "retention"),
+                     ("case", "close", "CASE-2026-0001", "--outcome", "x"),
+                     ("case", "destroy", "CASE-2026-0001", "--yes")):
+            assert "safeguarding" in refused(as_user(cli, v, user, *args))
+    assert "safeguarding team or an admin" in refused(as_user(cli, v, "sam", "case", "rules"))
+    rules = ok(as_user(cli, v, ADMIN, "case", "rules", "--category", "other", "--years", "7", "--child-until", "25"))
+    assert "other            7 years after closure" in rules.out
+
+
+def test_help_names_every_case_command(cli: Run) -> None:
+    text = cli("case", "--help").out
+    for name in ("list", "referrals", "open", "link", "assign", "show", "decide", "close", "retention", "destroy",
+                 "rules"):
+        assert name in text
