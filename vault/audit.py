@@ -1,4 +1,5 @@
-"""The audit log: append, verify, export, checkpoint (SPEC §3.3, §7).
+"""The audit log: append, verify, checkpoint (SPEC §3.3, §7); reading it (pages, export) is
+:mod:`vault.audit_log`.
 
 Each event is a row of ``audit_events``. Its hash is SHA-256 over a canonical
 encoding of every stored column plus the previous event's hash (a hash chain);
@@ -20,16 +21,15 @@ big-endian bytes, and an absent optional value is the four bytes ``ff ff ff ff``
 
 from __future__ import annotations
 
-import csv
 import json
 import struct
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from vault import crypto, db
 from vault.errors import InvalidInput, TamperDetected
@@ -41,11 +41,6 @@ _NONE: Final = b"\xff\xff\xff\xff"
 
 USER_KEY_ACTIONS: Final = frozenset({"vault.created", "user.added"})
 ADMIN_ONLY_ACTIONS: Final = frozenset({"user.added", "user.disabled", "user.access_reset"})
-
-EXPORT_COLUMNS: Final = (
-    "seq", "at", "actor", "actor_id", "action", "record_id", "object",
-    "properties", "prev_hash", "hash", "signature",
-)
 
 _t = table(AuditEvent)
 _SELECT_COLUMNS: Final = (
@@ -200,7 +195,7 @@ def checkpoint(engine: Engine, vault_id: str, clock: Callable[[], float]) -> Che
     return Checkpoint(vault_id, seq, digest, now_iso(clock))
 
 
-def _raw_rows(conn: Connection, statement: Any, batch: int = 5000) -> Generator[tuple[Any, ...], None, None]:
+def raw_rows(conn: Connection, statement: Any, batch: int = 5000) -> Generator[tuple[Any, ...], None, None]:
     """Rows of a Core statement read straight from the driver's cursor.
 
     The audit columns (integers, text, bytes) need no result processing, and
@@ -323,7 +318,7 @@ def verify(engine: Engine, vault_id: str, checkpoints: Sequence[Checkpoint] = ()
 
     with db.read(engine) as conn:
         total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one()) if progress else 0
-        rows = _raw_rows(conn, select(*_SELECT_COLUMNS).order_by(_t.c.seq))
+        rows = raw_rows(conn, select(*_SELECT_COLUMNS).order_by(_t.c.seq))
         try:
             for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
                 if seq != expected:
@@ -412,150 +407,6 @@ def _track_user(users: dict[int, _UserState], seq: int, actor_id: int, action: s
         if isinstance(target, int) and target in users:
             users[target].disabled = True
     return ""
-
-
-# --- export -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExportFilter:
-    since: str | None = None
-    until: str | None = None
-    actor_id: int | None = None
-    record_id: int | None = None
-
-    def clauses(self) -> list[Any]:
-        out: list[Any] = []
-        if self.since is not None:
-            out.append(_t.c.at >= self.since)
-        if self.until is not None:
-            out.append(_t.c.at <= self.until)
-        if self.actor_id is not None:
-            out.append(_t.c.actor_id == self.actor_id)
-        if self.record_id is not None:
-            out.append(_t.c.record_id == self.record_id)
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in (("since", self.since), ("until", self.until), ("actor_id", self.actor_id),
-                                  ("record_id", self.record_id)) if v is not None}
-
-
-def parse_time(text: str, *, end: bool = False) -> str:
-    """An ISO 8601 date or time (UTC if no offset) as the log's own time format."""
-    try:
-        if len(text) == 10:
-            dt = datetime.fromisoformat(text + ("T23:59:59.999999" if end else "T00:00:00"))
-        else:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not a date or time (use ISO 8601, e.g. 2026-11-21 or 2026-11-21T09:30Z)."
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def export(engine: Engine, out: IO[str], fmt: str, filt: ExportFilter, final: Checkpoint, *,
-           progress: Callable[[int], None] | None = None,
-           cancelled: Callable[[], bool] | None = None) -> int:
-    """Write the (filtered) log up to ``final.seq`` as CSV or JSON Lines, then the checkpoint.
-
-    Returns the number of events written. Every column is exported, hashes and
-    signatures in hex, so that an export can be checked on its own.
-    """
-    if fmt not in ("csv", "jsonl"):
-        raise InvalidInput("The export format must be csv or jsonl.")
-    with db.read(engine) as conn:
-        names = usernames(conn)
-        query = (select(*_SELECT_COLUMNS).where(and_(_t.c.seq <= final.seq, *filt.clauses()))
-                 .order_by(_t.c.seq))
-        rows = _raw_rows(conn, query)
-        try:
-            lines = _csv_lines(rows, names) if fmt == "csv" else _jsonl_lines(rows, names)
-            count = _stream(out, lines, progress, cancelled) - (fmt == "csv")  # not the header
-        finally:
-            rows.close()
-    if fmt == "csv":
-        csv.writer(out, lineterminator="\n").writerow(
-            ["checkpoint", final.at, "", "", "", "", "", final.to_json(), "", final.head.hex(), ""])
-    else:
-        out.write('{"checkpoint":' + final.to_json() + "}\n")
-    return count
-
-
-def _stream(out: IO[str], lines: Iterable[str], progress: Callable[[int], None] | None,
-            cancelled: Callable[[], bool] | None) -> int:
-    """Write ``lines`` in blocks, reporting progress and honouring cancellation."""
-    block: list[str] = []
-    count = 0
-    for line in lines:
-        block.append(line)
-        count += 1
-        if not count % 20000:
-            out.write("".join(block))
-            block = []
-            if progress is not None:
-                progress(count)
-            if cancelled is not None and cancelled():
-                raise InvalidInput("The export was cancelled.")
-    out.write("".join(block))
-    return count
-
-
-def _csv_lines(rows: Iterable[Any], names: Mapping[int, str]) -> Iterator[str]:
-    """RFC 4180 CSV, formatted directly: the same text ``csv.writer`` would
-    produce (minimal quoting), at a fraction of its cost per row."""
-    yield ",".join(EXPORT_COLUMNS) + "\n"
-    actors = {uid: _csv(name) for uid, name in names.items()}
-    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-        if _plain(at + action + (obj or "")):
-            fields = at, action, obj or ""
-        else:
-            fields = _csv(at), _csv(action), _csv(obj)
-        yield (f'{seq},{fields[0]},{actors.get(actor_id, "")},{actor_id},{fields[1]},'
-               f'{"" if record_id is None else record_id},{fields[2]},{_csv(props)},'
-               f"{prev_hash.hex()},{digest.hex()},{signature.hex()}\n")
-
-
-def _jsonl_lines(rows: Iterable[Any], names: Mapping[int, str]) -> Iterator[str]:
-    actors = {uid: _js(name) for uid, name in names.items()}
-    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-        # ``properties`` is already canonical JSON, covered by the event's hash. The
-        # three short text columns are checked together: one test instead of three.
-        if _plain(at + action + (obj or "")):
-            fields = f'"{at}"', f'"{action}"', "null" if obj is None else f'"{obj}"'
-        else:
-            fields = _js(at), _js(action), _js(obj)
-        yield (f'{{"seq":{seq},"at":{fields[0]},"actor":{actors.get(actor_id, "null")},"actor_id":{actor_id},'
-               f'"action":{fields[1]},"record_id":{"null" if record_id is None else record_id},'
-               f'"object":{fields[2]},"properties":{props},"prev_hash":"{prev_hash.hex()}",'
-               f'"hash":"{digest.hex()}","signature":"{signature.hex()}"}}\n')
-
-
-def _csv(value: str | None) -> str:
-    """One CSV field, quoted only when it holds a comma, a quote or a line break."""
-    if not value:
-        return ""
-    if "," in value or '"' in value or "\n" in value or "\r" in value:
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _plain(text: str) -> bool:
-    """True when ``text`` can stand inside a JSON string or a CSV field as it is."""
-    return (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
-            and "," not in text)
-
-
-def _js(value: str | None) -> str:
-    """A JSON string literal; the common plain-ASCII case without calling json."""
-    if value is None:
-        return "null"
-    if _plain(value):
-        return f'"{value}"'
-    return json.dumps(value, ensure_ascii=True)
 
 
 def require_ok(result: VerifyResult) -> None:

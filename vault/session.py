@@ -20,7 +20,7 @@ from typing import IO, Any, NoReturn
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from vault import audit, crypto, db, directory, migrate, policy
+from vault import audit, audit_log, crypto, db, directory, migrate, policy
 from vault.errors import (
     DamagedVault,
     InvalidInput,
@@ -536,15 +536,9 @@ class Session:
         self.require("audit.verify")
         return audit.verify(self.engine, self.vault_id, checkpoints, **kwargs)
 
-    def audit_export(self, out: IO[str], fmt: str, *, since: str | None = None, until: str | None = None,
-                     actor: str | None = None, record: str | int | None = None,
-                     progress: Callable[[int], None] | None = None,
-                     cancelled: Callable[[], bool] | None = None) -> tuple[int, audit.Checkpoint]:
-        """Export the log (filtered) to ``out``; the export itself is logged first,
-        so the checkpoint that ends the export covers it."""
-        self.require("audit.export")
-        if fmt not in ("csv", "jsonl"):
-            raise InvalidInput("The export format must be csv or jsonl.")
+    def log_filter(self, *, since: str | None = None, until: str | None = None, actor: str | None = None,
+                   record: str | int | None = None, action: str | None = None) -> audit_log.ExportFilter:
+        """The filter for a page or an export of the log, from what a person typed."""
         record_id = None
         if record is not None:
             from vault import records
@@ -557,14 +551,32 @@ class Session:
             if not ids:
                 raise InvalidInput(f"No user named {normalize_username(actor)!r} appears in the log.")
             actor_id = ids[0]
-        filt = audit.ExportFilter(
-            since=audit.parse_time(since) if since else None,
-            until=audit.parse_time(until, end=True) if until else None,
-            actor_id=actor_id, record_id=record_id,
+        if action is not None and not action.strip():
+            action = None
+        return audit_log.ExportFilter(
+            since=audit_log.parse_time(since) if since else None,
+            until=audit_log.parse_time(until, end=True) if until else None,
+            actor_id=actor_id, record_id=record_id, action=action.strip().lower() if action else None,
         )
+
+    def audit_page(self, *, limit: int = 200, before: int | None = None, **filters: Any) -> list[Any]:
+        """A page of the log, newest first (auditors and admins): see :func:`vault.audit_log.page`."""
+        self.require("audit.read")
+        return audit_log.page(self.engine, self.log_filter(**filters), limit=limit, before=before)
+
+    def audit_export(self, out: IO[str], fmt: str, *, since: str | None = None, until: str | None = None,
+                     actor: str | None = None, record: str | int | None = None,
+                     progress: Callable[[int], None] | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> tuple[int, audit.Checkpoint]:
+        """Export the log (filtered) to ``out``; the export itself is logged first,
+        so the checkpoint that ends the export covers it."""
+        self.require("audit.export")
+        if fmt not in ("csv", "jsonl"):
+            raise InvalidInput("The export format must be csv or jsonl.")
+        filt = self.log_filter(since=since, until=until, actor=actor, record=record)
         with self.write() as conn:
             [(seq, digest)] = self.append(conn, [audit.Event("audit.exported", properties={
                 "format": fmt, "filter": filt.as_dict()})])
         final = audit.Checkpoint(self.vault_id, seq, digest, audit.now_iso(self.vault.clock))
-        count = audit.export(self.engine, out, fmt, filt, final, progress=progress, cancelled=cancelled)
+        count = audit_log.export(self.engine, out, fmt, filt, final, progress=progress, cancelled=cancelled)
         return count, final

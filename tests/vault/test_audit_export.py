@@ -7,7 +7,7 @@ import io
 import json
 
 from tests.conftest import Built
-from vault import audit
+from vault import audit, audit_log
 
 
 def _append_awkward(built: Built) -> None:
@@ -25,7 +25,7 @@ def test_csv_export_round_trips_through_the_csv_module(built: Built) -> None:
         out = io.StringIO()
         count, checkpoint = admin.audit_export(out, "csv")
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[0] == list(audit.EXPORT_COLUMNS)
+    assert rows[0] == list(audit_log.EXPORT_COLUMNS)
     body, trailer = rows[1:-1], rows[-1]
     assert len(body) == count and trailer[0] == "checkpoint" and trailer[9] == checkpoint.head.hex()
     awkward = next(r for r in body if r[4] == "test.awkward")
