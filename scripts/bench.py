@@ -191,6 +191,10 @@ EXPORT_TARGET_RATIO = 1.5
 RECORD_CREATE_TARGET_S = 0.005
 RECORD_VIEW_TARGET_S = 0.003
 LIST_PAGE_TARGET_S = 0.050
+CHRONOLOGY_TARGET_S = 0.100
+AUDIT_PAGE_TARGET_S = 0.050
+CASE_RECORDS = 20
+CHRONOLOGY_ADDENDA = 24  # per record: 20 records and 480 addenda are 500 entries
 
 READER = "sam"  # a safeguarding officer: the third reader a shared record is sealed to
 SHARE_REASON = "legal_duty"
@@ -264,15 +268,16 @@ class Scale:
     list_budget_s: float  # no more list runs once they have taken this long (at least MIN_LIST_RUNS)
     guidance_runs: int  # of each guidance review and its baseline
     search_records: int  # readable records searched by search_10k_cold and search_10k_warm
+    case_runs: int  # cases opened for case_open_20; cold and warm chronology views
     search_runs: int  # of each search (cold and warm) and its baseline
 
 
 QUICK = Scale("quick", events=20_000, kdf_reps=5, unlock_reps=7, appends=500, runs=3, read_runs=7,
               creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0, guidance_runs=60,
-              search_records=2_000, search_runs=3)
+              search_records=2_000, search_runs=3, case_runs=5)
 FULL = Scale("full", events=1_000_000, kdf_reps=9, unlock_reps=9, appends=1_000, runs=3, read_runs=3,
              creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0, guidance_runs=300,
-             search_records=10_000, search_runs=5)
+             search_records=10_000, search_runs=5, case_runs=15)
 
 
 # --- plumbing ------------------------------------------------------------------------
@@ -964,6 +969,196 @@ def bench_records(workdir: Path, scale: Scale, progress: Progress) -> dict[str, 
         view = bench_view(unlock, scratch, scale, progress)
     return {"record_create": create, "record_view": view, "list_page_100k": bench_list(workdir, scale, progress)}
 
+# --- cases and the auditor's page ------------------------------------------------------------------
+
+
+def cases_vault(workdir: Path) -> tuple[Callable[[], Session], Callable[[], Session]]:
+    """A vault with a writer (the admin, also staff) and an officer (``sam``); their unlocks."""
+    directory = workdir / "cases-vault"
+    password, officer_password = throwaway_password(), throwaway_password()
+    vault, _code = Vault.init(directory, ADMIN, password, roles=("staff",), argon2=CHEAP_ARGON2)
+    with vault.unlock(ADMIN, password) as admin:
+        one_time = admin.add_user(READER, ["safeguarding_officer"])
+    with vault.unlock(READER, one_time) as officer:
+        officer.change_password(one_time, officer_password)
+    return partial(vault.unlock, ADMIN, password), partial(vault.unlock, READER, officer_password)
+
+
+def referred_records(writer: Session, count: int, addenda: int = 0) -> list[str]:
+    refs = []
+    for _ in range(count):
+        ref = writer.create_record(RECORD)
+        for _ in range(addenda):
+            writer.add_addendum(ref, ADDENDUM)
+        writer.refer_record(ref)
+        refs.append(ref)
+    return refs
+
+
+def bench_case_open(writer_unlock: Callable[[], Session], officer_unlock: Callable[[], Session], scratch: Any,
+                    scale: Scale, progress: Progress) -> Figure:
+    progress(f"case_open_20: writing and referring {(scale.case_runs + 1) * CASE_RECORDS} records")
+    with writer_unlock() as writer:
+        groups = [referred_records(writer, CASE_RECORDS) for _ in range(scale.case_runs + 1)]
+    officer = officer_unlock()
+    try:
+        officer.open_case(groups[0])  # compiles the statements; not timed
+        team = [officer.directory.person(officer.user_id).hpke_public, officer.directory.recovery_public]
+        suite, signer = officer.directory.hpke_suite, signer_of(officer)
+        opened = event_row(raw_connect(officer.vault.db_path, officer.secrets.db_key), "case.opened")
+        scratch.execute("CREATE TABLE IF NOT EXISTS scratch_links (a INTEGER, b INTEGER, c INTEGER, d TEXT)")
+
+        def bare(i: int) -> None:
+            key = crypto.random_bytes(crypto.KEY_SIZE)
+            for public in team:
+                crypto.hpke_seal(suite, public, key, b"incident-vault/case-grant/v1|bench")
+            signature = signer.sign(opened[-2])
+            scratch.execute("BEGIN IMMEDIATE")
+            scratch.executemany("INSERT INTO scratch_links VALUES (?, ?, ?, ?)",
+                                [(i, r, 1, opened[1]) for r in range(CASE_RECORDS + 1 + len(team))])
+            scratch.execute(INSERT_SCRATCH_EVENT, (None, *opened[1:-1], signature))
+            scratch.execute("COMMIT")
+
+        progress(f"case_open_20: {scale.case_runs} cases of {CASE_RECORDS} records, alternating with the baseline")
+        times, bases = [], []
+        for i, refs in enumerate(groups[1:]):
+            times.append(timed(partial(officer.open_case, refs)))
+            bases.append(timed(partial(bare, i)))
+    finally:
+        officer.lock()
+    median = statistics.median(times)
+    return figure(median, "primitives_plus_raw_insert", statistics.median(bases), records=CASE_RECORDS)
+
+
+def chronology_baseline(raw: Any, session: Session, ids: list[int]) -> Callable[[], None]:
+    """The least a chronology must do, as a function: read the records' addenda (raw), open each
+    record's key (HPKE), decrypt every item and check its signature (the inputs read beforehand)."""
+    items = []
+    for rid in ids:
+        items.append((rid, "record", rid, bytes(raw.execute("SELECT content FROM records WHERE id = ?",
+                                                            (rid,)).fetchone()[0])))
+        items += [(rid, "addendum", a, bytes(c)) for a, c in raw.execute(
+            "SELECT id, content FROM addenda WHERE record_id = ? ORDER BY id", (rid,))]
+    sealed = {rid: bytes(s) for rid, s in raw.execute(
+        f"SELECT record_id, sealed FROM grants WHERE user_id = ? AND record_id IN ({','.join('?' * len(ids))}) "
+        "AND sealed IS NOT NULL", (session.user_id, *ids))}
+    verifier = crypto.Verifier(session.directory.person(1).sign_public)
+    suite, private = session.directory.hpke_suite, session.secrets.hpke_private
+
+    def bare() -> None:
+        raw.execute("BEGIN")
+        for rid in ids:
+            raw.execute("SELECT id, content FROM addenda WHERE record_id = ?", (rid,)).fetchall()
+        raw.execute("COMMIT")
+        keys = {rid: crypto.hpke_open(suite, private, sealed[rid], envelopes.grant_info(session.vault_id, rid, 1))
+                for rid in ids}
+        for rid, kind, item_id, blob in items:
+            outer = json.loads(crypto.aead_decrypt(keys[rid], blob, envelopes.aad(kind, rid, item_id, 1)))
+            json.loads(outer["inner"])
+            verifier.verify(bytes.fromhex(outer["sig"]),
+                            crypto.sha256(envelopes.SIGNED_LABEL + outer["inner"].encode()))
+
+    return bare
+
+
+def bench_chronology(writer_unlock: Callable[[], Session], officer_unlock: Callable[[], Session],
+                     scale: Scale, progress: Progress) -> Figure:
+    from vault.case_text import render_case
+
+    entries = CASE_RECORDS * (1 + CHRONOLOGY_ADDENDA)
+    progress(f"chronology_500: a case of {CASE_RECORDS} records with {CHRONOLOGY_ADDENDA} addenda each")
+    with writer_unlock() as writer:
+        refs = referred_records(writer, CASE_RECORDS, CHRONOLOGY_ADDENDA)
+    with officer_unlock() as officer:
+        case = officer.open_case(refs)
+        ids = [records.record_id_for(officer, ref) for ref in refs]
+
+    def show(session: Session) -> None:
+        view = session.show_case(case)
+        expect("chronology entries", len(view.chronology), entries)
+        render_case(view)
+
+    cold, warm, bases = [], [], []
+    for run_number in range(scale.case_runs):
+        session = officer_unlock()
+        try:
+            if run_number == 0:
+                show(session)  # compiles the statements; not timed
+                session.content_keys.clear()
+            with raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
+                bare = chronology_baseline(raw, session, ids)
+                cold.append(timed(partial(show, session)))
+                bases.append(timed(bare))
+                warm.append(timed(partial(show, session)))
+        finally:
+            session.lock()
+        progress(f"chronology_500 run {run_number + 1}/{scale.case_runs}: cold {cold[-1] * 1e3:.1f} ms "
+                 f"(baseline {bases[-1] * 1e3:.1f} ms), warm {warm[-1] * 1e3:.1f} ms")
+    median = statistics.median(cold)
+    return figure(median, "primitives_plus_raw_read", statistics.median(bases),
+                  target=f"<= {CHRONOLOGY_TARGET_S * 1e3:g} ms p50", met=median <= CHRONOLOGY_TARGET_S,
+                  warm_median_s=statistics.median(warm), entries=entries)
+
+
+def bench_cases(workdir: Path, scale: Scale, progress: Progress) -> dict[str, Figure]:
+    writer, officer = cases_vault(workdir)
+    with raw_connection(workdir / "cases-scratch.db", crypto.random_bytes(crypto.KEY_SIZE)) as scratch:
+        for statement in SCRATCH_DDL:
+            scratch.execute(statement)
+        case_open = bench_case_open(writer, officer, scratch, scale, progress)
+    return {"case_open_20": case_open, "chronology_500": bench_chronology(writer, officer, scale, progress)}
+
+
+def bench_audit_page(session: Session, raw: Any, scale: Scale, events: int, progress: Progress) -> Figure:
+    """The auditor's page of 200 at the end of the big log: the newest page, the page in the
+    middle (``before``), and the newest page of a rare action (one ``unlock`` in the log)."""
+    caught: list[tuple[str, Any]] = []
+    sent: dict[str, tuple[str, Any]] = {}
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+              _executemany: bool) -> None:
+        if PAGE_QUERY.match(statement):
+            caught.append((statement, parameters))
+
+    variants: dict[str, dict[str, Any]] = {"newest": {}, "middle": {"before": events // 2},
+                                           "rare_action": {"action": "unlock"}}
+
+    def api(name: str) -> None:
+        caught.clear()
+        page = session.audit_page(limit=LIST_PAGE, **variants[name])
+        if not page or (name != "rare_action" and len(page) != LIST_PAGE):
+            raise RuntimeError(f"audit_page({name}) returned {len(page)} events")
+        if len(caught) != 1:
+            raise RuntimeError(f"audit_page sent {len(caught)} page queries; the baseline expects one")
+        sent[name] = caught[0]
+
+    def base(name: str) -> None:
+        sql, parameters = sent[name]
+        raw.execute("BEGIN")
+        raw.execute(sql, parameters).fetchall()
+        raw.execute("COMMIT")
+
+    event.listen(session.engine, "before_cursor_execute", catch)
+    try:
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        bases: dict[str, list[float]] = {name: [] for name in variants}
+        progress(f"audit_page_1m: {scale.list_runs} x three pages of {LIST_PAGE}, API and raw, alternating")
+        for _ in range(scale.list_runs):
+            for name in variants:
+                times[name].append(timed(partial(api, name)))
+                bases[name].append(timed(partial(base, name)))
+    finally:
+        event.remove(session.engine, "before_cursor_execute", catch)
+    median = statistics.median(times["newest"])
+    extra = {f"{name}_median_s": statistics.median(times[name]) for name in ("middle", "rare_action")}
+    extra |= {f"{name}_baseline_s": statistics.median(bases[name]) for name in ("middle", "rare_action")}
+    out = figure(median, "raw_page_query", statistics.median(bases["newest"]),
+                 target=f"<= {AUDIT_PAGE_TARGET_S * 1e3:g} ms p50", met=max(
+                     median, *(statistics.median(times[n]) for n in ("middle", "rare_action"))) <= AUDIT_PAGE_TARGET_S,
+                 **extra)
+    out["events"] = events
+    return out
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -1038,7 +1233,8 @@ def meta(scale: Scale, events: int) -> dict[str, Any]:
                  "audit_verify_signed": scale.runs, "audit_verify_hash": scale.read_runs,
                  "audit_export_1m": scale.read_runs, "record_create": scale.creates, "record_view": scale.views,
                  "list_page_100k": scale.list_runs, "search_10k_cold": scale.search_runs,
-                 "search_10k_warm": scale.search_runs},
+                 "search_10k_warm": scale.search_runs, "case_open_20": scale.case_runs,
+                 "chronology_500": scale.case_runs, "audit_page_1m": scale.list_runs},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -1054,10 +1250,12 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         append = bench_append(workdir, scale, progress)
         record_figures = bench_records(workdir, scale, progress)
         search_figures = bench_search(workdir, scale, progress)
+        case_figures = bench_cases(workdir, scale, progress)
         session = build_log(workdir, events, progress)
         try:
             with raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
                 verify_hash = bench_verify_hash(session, raw, scale, events, progress)
+                audit_page = bench_audit_page(session, raw, scale, events, progress)
                 export = bench_export(session, raw, workdir, scale, events, progress)
                 verify_signed = bench_verify_signed(session, raw, scale, events, progress)
         finally:
@@ -1071,6 +1269,8 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         "audit_export_1m": export,
         **record_figures,
         **search_figures,
+        **case_figures,
+        "audit_page_1m": audit_page,
         "guidance_review_5000_words": guidance_figure,
     })
     result["meta"]["elapsed_s"] = round(time.perf_counter() - progress.start, 1)
