@@ -49,3 +49,18 @@ def test_the_search_figures_run_and_the_baseline_finds_what_search_finds(tmp_pat
     figures = bench.bench_search(tmp_path, tiny, lambda _message: None)
     assert set(figures) == {"search_10k_cold", "search_10k_warm"}
     assert all(f["records"] == 60 and f["ratio"] > 0 and f["per_s"] > 0 for f in figures.values())
+
+
+def test_the_case_and_audit_page_figures_run(tmp_path: Path) -> None:
+    bench = _bench()
+    tiny = dataclasses.replace(bench.QUICK, case_runs=1, list_runs=1)
+    figures = bench.bench_cases(tmp_path, tiny, lambda _message: None)
+    assert figures["case_open_20"]["records"] == bench.CASE_RECORDS
+    assert figures["chronology_500"]["entries"] == 500 and figures["chronology_500"]["ratio"] > 0
+    session = bench.build_log(tmp_path, 500, lambda _message: None)
+    try:
+        with bench.raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
+            page = bench.bench_audit_page(session, raw, tiny, 500, lambda _message: None)
+    finally:
+        session.lock()
+    assert page["events"] == 500 and page["ratio"] > 0 and "rare_action_median_s" in page

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from vault import audit, crypto, db, policy, record_schema
-from vault.envelopes import Item, content_key, open_body, seal_body
+from vault.envelopes import Check, Item, check_signatures, content_key, decrypt_bodies, open_body, seal_body
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import (
     Addendum,
@@ -454,15 +454,17 @@ def show(session: Session, ref: str | int) -> CaseView:
                                   bytes(e.content)))
                for e in conn.execute(select(_ce).where(_ce.c.case_id == row.id).order_by(_ce.c.id))]
         records, unreadable, chronology, events = [], [], [], []
+        checks: list[Check] = []
         for (record_id,) in conn.execute(_LINKED, {"cid": row.id}).all():
             record = resolve(conn, record_id, session.user_id)
             if record.sealed is None or record.destroyed_at is not None:
                 unreadable.append(record.reference)
                 continue
             records.append(summary_of(session, record))
-            chronology += _chronology_of(session, conn, record)
+            chronology += _chronology_of(session, conn, record, checks)
             events.append(audit.Event("record.viewed", record_id=record.id, object=record.reference,
                                       properties={"reference": record.reference, "case": row.reference}))
+        check_signatures(checks)
         chronology.sort(key=lambda e: (e.at, e.reference))
         summary = _summary(session, conn, row)
         session.append(conn, [audit.Event("case.viewed", object=row.reference, properties={
@@ -470,13 +472,16 @@ def show(session: Session, ref: str | int) -> CaseView:
     return CaseView(summary, records, unreadable, chronology, log)
 
 
-def _chronology_of(session: Session, conn: Connection, record: Any) -> list[ChronologyEntry]:
+def _chronology_of(session: Session, conn: Connection, record: Any,
+                   checks: list[Check]) -> list[ChronologyEntry]:
+    """A record's entries, decrypted; their signatures are added to ``checks`` (checked together)."""
     key = content_key(session, record, record)
-    first = open_body(session, key, "record", record.id, record.id, record.key_version, bytes(record.content))
-    items = [("record", first)] + [
-        (kind, open_body(session, key, kind, record.id, item_id, record.key_version, bytes(content)))
-        for kind, item_id, content in conn.execute(ITEMS, {"rid": record.id})]
-    return [ChronologyEntry(item.at, record.reference, kind, item.author, item.body) for kind, item in items]
+    kinds = [("record", record.id, bytes(record.content))] + [
+        (kind, item_id, bytes(content)) for kind, item_id, content in conn.execute(ITEMS, {"rid": record.id})]
+    items, signatures = decrypt_bodies(session, key, record.id, record.key_version, kinds)
+    checks += signatures
+    return [ChronologyEntry(item.at, record.reference, kind, item.author, item.body)
+            for (kind, _id, _blob), item in zip(kinds, items, strict=True)]
 
 
 def retention_due(session: Session, *, today: date | None = None) -> list[CaseSummary]:

@@ -9,6 +9,8 @@ benchmark, the tests) opens it the same way.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -51,22 +53,66 @@ def seal_body(session: Session, key: bytes, kind: str, record_id: int, item_id: 
 
 
 def open_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
-               blob: bytes) -> Item:
-    try:
-        plain = crypto.aead_decrypt(key, blob, aad(kind, record_id, item_id, key_version))
-    except crypto.AuthenticationFailed:
-        raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate; "
-                             "it was altered or moved.") from None
-    outer = json.loads(plain)
-    inner = json.loads(outer["inner"])
-    if (inner["kind"], inner["record_id"], inner["item_id"]) != (kind, record_id, item_id):
-        raise TamperDetected(f"The {kind} of record {record_id} names another item.")
-    author = session.directory.person(int(inner["author_id"]))
-    signed = outer["sig"] is not None
-    if signed and not crypto.Verifier(author.sign_public).verify(
-            bytes.fromhex(outer["sig"]), crypto.sha256(SIGNED_LABEL + outer["inner"].encode())):
-        raise TamperDetected(f"The {kind} of record {record_id} is not signed by its author.")
-    return Item(item_id, author.username, str(inner["at"]), dict(inner["body"]), signed)
+              blob: bytes) -> Item:
+    """Decrypt one item and check its writer's signature."""
+    return open_bodies(session, key, record_id, key_version, [(kind, item_id, blob)])[0]
+
+
+Check = tuple[str, crypto.Verifier, bytes, bytes]  # (what it is, verifier, signature, digest)
+
+
+def open_bodies(session: Session, key: bytes, record_id: int, key_version: int,
+                items: Sequence[tuple[str, int, bytes]]) -> list[Item]:
+    """Decrypt many items of one record (or case) and check every signature."""
+    opened, checks = decrypt_bodies(session, key, record_id, key_version, items)
+    check_signatures(checks)
+    return opened
+
+
+def decrypt_bodies(session: Session, key: bytes, record_id: int, key_version: int,
+                   items: Sequence[tuple[str, int, bytes]]) -> tuple[list[Item], list[Check]]:
+    """Decrypt items and name their writers; the signatures are returned unchecked, for
+    :func:`check_signatures` (which may check those of many records at once)."""
+    opened, checks = [], []
+    verifiers: dict[int, crypto.Verifier] = {}
+    for kind, item_id, blob in items:
+        try:
+            plain = crypto.aead_decrypt(key, blob, aad(kind, record_id, item_id, key_version))
+        except crypto.AuthenticationFailed:
+            raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate; "
+                                 "it was altered or moved.") from None
+        outer = json.loads(plain)
+        inner = json.loads(outer["inner"])
+        if (inner["kind"], inner["record_id"], inner["item_id"]) != (kind, record_id, item_id):
+            raise TamperDetected(f"The {kind} of record {record_id} names another item.")
+        author = session.directory.person(int(inner["author_id"]))
+        signed = outer["sig"] is not None
+        if signed:
+            if author.user_id not in verifiers:
+                verifiers[author.user_id] = crypto.Verifier(author.sign_public)
+            checks.append((f"{kind} of record {record_id}", verifiers[author.user_id], bytes.fromhex(outer["sig"]),
+                           crypto.sha256(SIGNED_LABEL + outer["inner"].encode())))
+        opened.append(Item(item_id, author.username, str(inner["at"]), dict(inner["body"]), signed))
+    return opened, checks
+
+
+PARALLEL_FROM: Final = 64  # signatures: below this, a thread pool costs more than it saves
+
+
+def check_signatures(checks: Sequence[Check]) -> None:
+    """Raise TamperDetected unless every signature verifies. Ed25519 verify releases the GIL,
+    so from PARALLEL_FROM signatures they are checked on two threads."""
+    def run(part: Sequence[Check]) -> str | None:
+        return next((what for what, verifier, sig, digest in part if not verifier.verify(sig, digest)), None)
+
+    if len(checks) < PARALLEL_FROM:
+        bad = run(checks)
+    else:
+        half = len(checks) // 2
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="check-signatures") as pool:
+            bad = next((b for b in pool.map(run, (checks[:half], checks[half:])) if b is not None), None)
+    if bad is not None:
+        raise TamperDetected(f"The {bad} is not signed by its author.")
 
 
 def reencrypt(old: bytes, new: bytes, kind: str, record_id: int, item_id: int, old_version: int,
