@@ -20,6 +20,7 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 
 from vault.errors import VaultError
 from vault.session import Session, Vault
@@ -41,6 +42,16 @@ def check_environment(environ: Mapping[str, str] = os.environ) -> None:
                          "it could copy record text off the screen.")
 
 
+# White on black, yellow for what has focus: for low vision and bright rooms. F9, the command
+# palette ("High contrast") or INCIDENT_VAULT_HIGH_CONTRAST=1 turn it on.
+HIGH_CONTRAST = Theme(
+    name="incident-vault-high-contrast", primary="#ffff00", secondary="#00ffff", accent="#ffff00",
+    foreground="#ffffff", background="#000000", surface="#000000", panel="#202020", boost="#303030",
+    error="#ff6060", warning="#ffff00", success="#00ff00", dark=True,
+)
+STANDARD_THEME = "textual-dark"
+
+
 class VaultApp(App[None]):
     """incident-vault's terminal UI."""
 
@@ -52,11 +63,13 @@ class VaultApp(App[None]):
         Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
         Binding("f2", "hide", "Hide now", id="hide", priority=True),
         Binding("f3", "contacts", "Contacts", id="contacts", priority=True),
+        Binding("f9", "high_contrast", "High contrast", id="high-contrast", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
     def __init__(self, vault: Vault, *, demo_users: Iterable[tuple[str, tuple[str, ...], str]] = (),
-                 clock: Callable[[], float] = time.monotonic, idle_lock_s: float = IDLE_LOCK_S) -> None:
+                 clock: Callable[[], float] = time.monotonic, idle_lock_s: float = IDLE_LOCK_S,
+                 high_contrast: bool = False) -> None:
         super().__init__()
         self.vault = vault
         self.session: Session | None = None
@@ -64,7 +77,8 @@ class VaultApp(App[None]):
         self.idle_clock = clock
         self.idle_lock_s = idle_lock_s
         self.last_activity = clock()
-        self.theme = "textual-dark"
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = HIGH_CONTRAST.name if high_contrast else STANDARD_THEME
 
     # --- start and privacy -----------------------------------------------------------------
 
@@ -82,6 +96,8 @@ class VaultApp(App[None]):
         yield SystemCommand("Lock", "Lock the vault now (password needed again)", self.action_lock)
         yield SystemCommand("Hide now", "Blank the screen at once", self.action_hide)
         yield SystemCommand("Contacts", "Who to call: referral contacts, the safeguarding team", self.action_contacts)
+        yield SystemCommand("High contrast", "White on black, or back to the standard colours (F9)",
+                            self.action_high_contrast)
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         self.notify("Screenshots are turned off: they would copy record text to a file.", severity="warning")
@@ -112,6 +128,9 @@ class VaultApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(LoginScreen(username=username, status=reason))
+
+    def action_high_contrast(self) -> None:
+        self.theme = STANDARD_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
     def action_contacts(self) -> None:
         from tui.screens.contacts import ContactsScreen

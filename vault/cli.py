@@ -246,7 +246,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.print and sys.stdin.isatty() and sys.stdout.isatty():
         from vault.session import Vault
 
-        return _run_tui(Vault(directory), demo_users=users, idle_lock_s=lock_after_from_env())
+        return _run_tui(Vault(directory), demo_users=users, idle_lock_s=lock_after_from_env(),
+                        high_contrast=high_contrast_from_env())
     out(f"Demo vault: {directory}")
     out("Demo users (for trying things out only):")
     for name, roles, password in users:
@@ -276,8 +277,16 @@ def lock_after_from_env() -> float:
     return minutes * 60
 
 
+def high_contrast_from_env() -> bool:
+    """Whether the UI starts in its high-contrast theme: ``INCIDENT_VAULT_HIGH_CONTRAST=1``."""
+    text = os.environ.get("INCIDENT_VAULT_HIGH_CONTRAST", "").strip().lower()
+    if text not in ("", "0", "1", "no", "yes"):
+        raise InvalidInput("INCIDENT_VAULT_HIGH_CONTRAST must be 1 (on) or 0 (off).")
+    return text in ("1", "yes")
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
-    return _run_tui(_vault(args), idle_lock_s=lock_after_from_env())
+    return _run_tui(_vault(args), idle_lock_s=lock_after_from_env(), high_contrast=high_contrast_from_env())
 
 
 def _run_tui(vault: Vault, **kwargs: object) -> int:

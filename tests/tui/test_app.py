@@ -330,3 +330,24 @@ async def test_contacts_are_one_key_away_and_admins_fill_them_in(built: Built, s
         await settle(pilot)
         table = admin_app.screen.query_one("#contacts-table", DataTable)
         assert table.get_row_at(2)[1] == "0100 000 0000"
+
+
+async def test_a_high_contrast_theme_one_key_away(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.app import HIGH_CONTRAST, STANDARD_THEME
+    from vault.cli import high_contrast_from_env
+
+    app = make_app(built.vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.theme == STANDARD_THEME
+        await pilot.press("f9")
+        assert app.theme == HIGH_CONTRAST.name
+        assert app.screen.styles.background.hex.upper() == "#000000"
+        assert "High contrast" in [c.title for c in app.get_system_commands(app.screen)]
+        await pilot.press("f9")
+        assert app.theme == STANDARD_THEME
+    assert make_app(built.vault, high_contrast=True).theme == HIGH_CONTRAST.name
+    monkeypatch.setenv("INCIDENT_VAULT_HIGH_CONTRAST", "1")
+    assert high_contrast_from_env()
+    monkeypatch.setenv("INCIDENT_VAULT_HIGH_CONTRAST", "bright please")
+    with pytest.raises(VaultError, match="must be 1"):
+        high_contrast_from_env()
