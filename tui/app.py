@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
+from vault import policy
 from vault.errors import VaultError
 from vault.session import Session, Vault
 
@@ -63,6 +64,7 @@ class VaultApp(App[None]):
         Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
         Binding("f2", "hide", "Hide now", id="hide", priority=True),
         Binding("f3", "contacts", "Contacts", id="contacts", priority=True),
+        Binding("f4", "workspace", "Workspace", id="workspace", priority=True),
         Binding("f9", "high_contrast", "High contrast", id="high-contrast", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -165,7 +167,6 @@ class VaultApp(App[None]):
     def unlocked(self, session: Session, password: str) -> None:
         """The login screen opened a session: a one-time password must be changed first."""
         from tui.screens.password import ChangePasswordScreen
-        from tui.screens.records import RecordsScreen
 
         self.session = session
         self.last_activity = self.idle_clock()
@@ -174,12 +175,39 @@ class VaultApp(App[None]):
         if session.must_change_password:
             self.push_screen(ChangePasswordScreen(one_time=password))
         else:
-            self.push_screen(RecordsScreen())
+            self.push_screen(self.home_screen())
 
     def password_changed(self) -> None:
+        self.switch_screen(self.home_screen())
+
+    def workspaces(self) -> list[type[Screen[Any]]]:
+        """The home screens this user's roles open, their first role's first."""
+        from tui.screens.cases import OfficerScreen
         from tui.screens.records import RecordsScreen
 
-        self.switch_screen(RecordsScreen())
+        if self.session is None:
+            return []
+        homes: list[type[Screen[Any]]] = []
+        if policy.SAFEGUARDING_TEAM & self.session.roles:
+            homes.append(OfficerScreen)
+        if policy.may_read(self.session.roles):
+            homes.append(RecordsScreen)
+        return homes or [RecordsScreen]
+
+    def home_screen(self) -> Screen[Any]:
+        return self.workspaces()[0]()
+
+    def action_workspace(self) -> None:
+        """Switch to this user's next workspace (an officer: cases, then records)."""
+        homes = self.workspaces()
+        if len(homes) < 2 or self.session is None or len(self.screen_stack) < 2:
+            self.notify("You have one workspace.")
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        current = type(self.screen_stack[1])
+        following = homes[(homes.index(current) + 1) % len(homes)] if current in homes else homes[0]
+        self.switch_screen(following())
 
     # --- a crash shows one sentence, never a traceback with locals ----------------------------
 

@@ -41,7 +41,8 @@ def chronology_lines(entry: ChronologyEntry) -> list[str]:
 def render_case(view: CaseView) -> str:
     """The whole case: its metadata, its log, and its records' chronology in time order."""
     s = view.summary
-    lines = [case_line(s),
+    status = s.status.replace("_", " ") + (f" ({s.action.replace('_', ' ')})" if s.action else "")
+    lines = [f"{s.reference}  {status}  {s.urgency.replace('_', ' ')}  {s.category.replace('_', ' ')}",
              f"Opened {local_time(s.opened_at)}; assigned to {s.assigned_to or 'nobody'}"
              + (f"; closed {local_time(s.closed_at)}, kept until {s.retain_until}" if s.closed_at else ""),
              "Records: " + ", ".join(r.reference for r in view.records)]

@@ -44,9 +44,9 @@ class RecordScreen(Screen[None]):
         Binding("d", "disclose", "External disclosure", id="disclose"),
     ]
 
-    def __init__(self, record_id: int) -> None:
+    def __init__(self, record_id: int | str) -> None:
         super().__init__()
-        self.record_id = record_id
+        self.record_id = record_id  # an id, or a reference (the officer's queue names records so)
 
     @property
     def vault_app(self) -> VaultApp:

@@ -1,0 +1,379 @@
+"""The safeguarding officer's workspace: the referral queue, the cases, and one case with its
+decision log and its records' chronology; deciding, closing and destroying from the keyboard.
+
+Lists hold metadata only. A case's text lives only in its screen's widgets, which locking
+removes; showing a case is a ``case.viewed`` event and each record in it a ``record.viewed``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
+
+from tui.screens.records import URGENT_STYLE
+from vault import cases
+from vault.case_text import render_case
+from vault.errors import VaultError
+from vault.record_text import local_time
+
+if TYPE_CHECKING:
+    from tui.app import VaultApp
+
+PAGE = 200
+_DECISION_LABELS = {"review": "review", "no_referral": "decision not to refer", "external_referral":
+                    "external referral", "monitoring": "monitoring", "note": "note"}
+
+
+def _vault_app(screen: Screen[Any]) -> VaultApp:
+    from tui.app import VaultApp
+
+    assert isinstance(screen.app, VaultApp)
+    return screen.app
+
+
+def _urgency(value: str) -> Text:
+    return Text(value.replace("_", " "), style=URGENT_STYLE.get(value, ""))
+
+
+class OfficerScreen(Screen[None]):
+    """Home of the safeguarding team: referrals waiting, then the cases."""
+
+    BINDINGS = [
+        Binding("o", "open_case", "Open a case", id="open-case"),
+        Binding("enter", "show", "Show", id="show", show=True),
+        Binding("tab", "switch_table", "Referrals/cases", id="switch-table", show=False),
+        Binding("t", "retention", "Retention due", id="retention"),
+        Binding("r", "reload", "Reload", id="reload-cases"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.due_only = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="officer-status")
+        yield Label("Referrals waiting (newest first): o opens a case", classes="title")
+        referrals: DataTable[Any] = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
+        referrals.add_columns("Record", "Urgency", "Category", "Referred", "Author", "Protected")
+        yield referrals
+        yield Label("Cases (newest first): enter shows one", classes="title", id="cases-title")
+        table: DataTable[Any] = DataTable(id="cases", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Case", "Status", "Urgency", "Records", "Assigned", "Opened", "Keep until")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        session = _vault_app(self).session
+        self.sub_title = f"{session.username}: cases" if session else ""
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Loading referrals and cases")
+    def load(self) -> None:
+        session = _vault_app(self).session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            queue = session.referral_queue(limit=PAGE)
+            listed = session.retention_due() if self.due_only else session.list_cases(limit=PAGE)
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, str(exc))
+        else:
+            self.app.call_from_thread(self.show_lists, queue, listed)
+
+    def show_lists(self, queue: list[Any], listed: list[Any]) -> None:
+        referrals = self.query_one("#referrals", DataTable)
+        referrals.clear()
+        for r in queue:
+            s = r.record
+            referrals.add_row(Text(s.reference), _urgency(s.urgency), Text(s.category.replace("_", " ")),
+                              Text(local_time(r.referred_at)), Text(s.author),
+                              Text("protected" if s.protected else ""), key=s.reference)
+        table = self.query_one("#cases", DataTable)
+        table.clear()
+        for c in listed:
+            status = c.status.replace("_", " ") + (f" ({c.action.replace('_', ' ')})" if c.action else "")
+            table.add_row(Text(c.reference), Text(status), _urgency(c.urgency), Text(str(c.records)),
+                          Text(c.assigned_to or ""), Text(local_time(c.opened_at)[:10]), Text(c.retain_until or ""),
+                          key=c.reference)
+        which = "closed cases past their retention date (t: all cases)" if self.due_only else "cases"
+        self.query_one("#cases-title", Label).update(f"{which.capitalize()}: enter shows one")
+        self.show_status(f"{len(queue)} referrals waiting; {len(listed)} {which}.")
+        (referrals if queue and not self.due_only else table).focus()
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#officer-status", Static).update(text)
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_retention(self) -> None:
+        self.due_only = not self.due_only
+        self.load()
+
+    def action_switch_table(self) -> None:
+        referrals, table = self.query_one("#referrals", DataTable), self.query_one("#cases", DataTable)
+        (table if referrals.has_focus else referrals).focus()
+
+    def action_open_case(self) -> None:
+        referrals = self.query_one("#referrals", DataTable)
+        if referrals.row_count == 0:
+            self.show_status("No referral is waiting: a record must be referred to the team first.")
+            return
+        key = referrals.coordinate_to_cell_key(referrals.cursor_coordinate).row_key.value
+        if key is not None:
+            self.open_case(str(key))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Opening a case")
+    def open_case(self, reference: str) -> None:
+        session = _vault_app(self).session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            case = session.open_case([reference])
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, str(exc))
+            return
+        self.app.call_from_thread(self.app.push_screen, CaseScreen(case))
+
+    def action_show(self) -> None:
+        from tui.screens.record import RecordScreen
+
+        referrals, table = self.query_one("#referrals", DataTable), self.query_one("#cases", DataTable)
+        if table.has_focus and table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key is not None:
+                self.app.push_screen(CaseScreen(str(key)))
+        elif referrals.has_focus and referrals.row_count:
+            key = referrals.coordinate_to_cell_key(referrals.cursor_coordinate).row_key.value
+            if key is not None:
+                self.app.push_screen(RecordScreen(str(key)))
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_show()
+
+
+class CaseScreen(Screen[None]):
+    """One case: its log and its records' chronology, and what an officer does with it."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="case-back"),
+        Binding("d", "decide", "Decide", id="decide"),
+        Binding("c", "close_case", "Close", id="close-case"),
+        Binding("x", "destroy", "Destroy", id="destroy", show=False),
+    ]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+        self.summary: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="case-status")
+        with VerticalScroll(id="case-body"):
+            yield Static("Opening…", id="case-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.reference
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Opening the case")
+    def load(self) -> None:
+        session = _vault_app(self).session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            view = session.show_case(self.reference)
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, str(exc))
+            return
+        self.app.call_from_thread(self.show, view)
+
+    def show(self, view: Any) -> None:
+        self.summary = view.summary
+        self.query_one("#case-text", Static).update(Text(render_case(view)))
+        self.show_status("d decides (with the reason), c closes with the outcome and retention date."
+                         if view.summary.status not in ("closed", "destroyed") else
+                         f"Closed; kept until {view.summary.retain_until}.")
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#case-status", Static).update(text)
+
+    def action_decide(self) -> None:
+        def decided(answer: dict[str, str] | None) -> None:
+            if answer:
+                self.act("decide", answer)
+
+        self.app.push_screen(DecideScreen(), decided)
+
+    def action_close_case(self) -> None:
+        def closing(answer: dict[str, str] | None) -> None:
+            if answer:
+                self.act("close", answer)
+
+        self.app.push_screen(CloseScreen(self.reference), closing)
+
+    def action_destroy(self) -> None:
+        def confirmed(answer: dict[str, str] | None) -> None:
+            if answer:
+                self.act("destroy", answer)
+
+        self.app.push_screen(DestroyScreen(self.reference), confirmed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Updating the case")
+    def act(self, what: str, answer: dict[str, str]) -> None:
+        session = _vault_app(self).session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            if what == "decide":
+                session.decide_case(self.reference, answer["text"], kind=answer["kind"], to=answer.get("to") or None)
+                done = f"Added to the decision log ({_DECISION_LABELS[answer['kind']]})."
+            elif what == "close":
+                until = session.close_case(self.reference, answer["outcome"], password=answer["password"],
+                                           retain_until=answer.get("retain_until") or None,
+                                           subject_born=answer.get("subject_born") or None)
+                done = f"Closed; its records are kept until {until}."
+            else:
+                destroyed = session.destroy_case(self.reference, password=answer["password"])
+                done = f"Destroyed {len(destroyed)} records: their keys are erased."
+        except VaultError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.app.notify, done)
+        self.app.call_from_thread(self.load)
+
+
+class DecideScreen(ModalScreen[dict[str, str] | None]):
+    """A decision and its reason (a decision not to refer is a decision too)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="decide-cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="decide-box"):
+            yield Label("Add to the decision log: what was decided, and why", classes="title")
+            yield Select([(label, kind) for kind, label in _DECISION_LABELS.items()], prompt="kind of decision",
+                         id="kind", value="review")
+            yield Input(placeholder="for an external referral: to whom (e.g. children's social care)", id="to")
+            yield TextArea(id="decision-text", soft_wrap=True)
+            with Horizontal():
+                yield Button("Add", variant="primary", id="add")
+                yield Button("Cancel", id="cancel")
+            yield Static("", id="decide-status", classes="status")
+
+    def on_mount(self) -> None:
+        self.query_one("#decision-text", TextArea).focus()
+
+    @on(Button.Pressed, "#add")
+    def add(self) -> None:
+        kind = self.query_one("#kind", Select).value
+        text = self.query_one("#decision-text", TextArea).text.strip()
+        if kind is Select.NULL or not text:
+            self.query_one("#decide-status", Static).update("Choose the kind and write what was decided and why.")
+            return
+        self.dismiss({"kind": str(kind), "text": text, "to": self.query_one("#to", Input).value.strip()})
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CloseScreen(ModalScreen[dict[str, str] | None]):
+    """Close a case: the outcome, the retention date (the rules' suggestion offered) and the
+    password again."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="close-cancel")]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="close-box"):
+            yield Label(f"Close {self.reference}", classes="title")
+            yield Input(placeholder="the outcome", id="outcome")
+            yield Input(placeholder="if a child: their date of birth (YYYY-MM-DD)", id="subject-born")
+            yield Input(placeholder="keep until (YYYY-MM-DD; blank: the rules' suggestion)", id="retain-until")
+            yield Input(placeholder="your password, again", password=True, id="close-password")
+            with Horizontal():
+                yield Button("Close the case", variant="error", id="confirm-close")
+                yield Button("Cancel", id="cancel")
+            yield Static("", id="close-status", classes="status")
+
+    def on_mount(self) -> None:
+        self.query_one("#outcome", Input).focus()
+        self.suggest()
+
+    @on(Input.Changed, "#subject-born")
+    def suggest(self) -> None:
+        session = _vault_app(self).session
+        born = self.query_one("#subject-born", Input).value.strip() or None
+        try:
+            if session is not None:
+                until = cases.suggest_retention(session, self.reference, subject_born=born)
+                self.query_one("#retain-until", Input).placeholder = f"keep until (blank: {until.isoformat()})"
+        except VaultError:
+            pass  # an unfinished date: the suggestion waits for a whole one
+
+    @on(Button.Pressed, "#confirm-close")
+    def confirm(self) -> None:
+        answer = {"outcome": self.query_one("#outcome", Input).value.strip(),
+                  "subject_born": self.query_one("#subject-born", Input).value.strip(),
+                  "retain_until": self.query_one("#retain-until", Input).value.strip(),
+                  "password": self.query_one("#close-password", Input).value}
+        if not answer["outcome"] or not answer["password"]:
+            self.query_one("#close-status", Static).update("Give the outcome and your password.")
+            return
+        self.dismiss(answer)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DestroyScreen(ModalScreen[dict[str, str] | None]):
+    """Destroy a closed case past its retention date: the password again, and the case's
+    reference typed out, because it cannot be undone."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="destroy-cancel")]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="destroy-box"):
+            yield Label(f"Destroy {self.reference} and its records?", classes="title")
+            yield Static("Their keys are erased: nobody, the recovery key included, can read them again. "
+                         "The metadata and the audit trail remain.")
+            yield Input(placeholder=f"type {self.reference} to confirm", id="destroy-reference")
+            yield Input(placeholder="your password, again", password=True, id="destroy-password")
+            with Horizontal():
+                yield Button("Destroy", variant="error", id="confirm-destroy")
+                yield Button("Cancel", id="cancel")
+            yield Static("", id="destroy-status", classes="status")
+
+    @on(Button.Pressed, "#confirm-destroy")
+    def confirm(self) -> None:
+        typed = self.query_one("#destroy-reference", Input).value.strip().upper()
+        password = self.query_one("#destroy-password", Input).value
+        if typed != self.reference.upper() or not password:
+            self.query_one("#destroy-status", Static).update(f"Type {self.reference} and your password.")
+            return
+        self.dismiss({"password": password})
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
