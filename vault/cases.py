@@ -10,16 +10,11 @@ organisation's recovery key; a member who joins later is given it by the next me
 works on the case. Records stay readable through their own grants (a referral seals them to
 the team), so opening a case gives no one a record they could not already read.
 
-Destroying a case (closed, past its retention date, the password asked again) is
-crypto-shredding: every sealed copy of each record's key and of the case key is erased, the
-ciphertexts are emptied, and the write-ahead log is checkpointed, so that nobody, the recovery
-key included, can decrypt what was there. The metadata rows stay as stubs and the audit trail
-stays whole.
+Retention and destruction at the end of it are :mod:`vault.retention`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,12 +23,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from vault import audit, crypto, db, policy, record_schema
+from vault import audit, crypto, policy, record_schema
 from vault.envelopes import Check, Item, check_signatures, content_key, decrypt_bodies, open_body, seal_body
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import (
     Addendum,
-    AuditEvent,
     Case,
     CaseCounter,
     CaseEntry,
@@ -68,7 +62,7 @@ _cc, _rr = table(CaseCounter), table(RetentionRule)
 _MY_CASE_GRANT = (select(_cg.c.hpke_suite, _cg.c.sealed)
                   .where(_cg.c.case_id == bindparam("cid"), _cg.c.user_id == bindparam("me"),
                          _cg.c.key_version == bindparam("kv"), _cg.c.sealed.is_not(None)))
-_LINKED = (select(_r.c.id).select_from(_cr.join(_r, _r.c.id == _cr.c.record_id))
+LINKED = (select(_r.c.id).select_from(_cr.join(_r, _r.c.id == _cr.c.record_id))
            .where(_cr.c.case_id == bindparam("cid")).order_by(_r.c.id))
 
 
@@ -130,7 +124,7 @@ def _entry_kind(kind: str) -> str:
     return f"case.{kind}"
 
 
-def _resolve(conn: Connection, ref: str | int) -> Any:
+def resolve_case(conn: Connection, ref: str | int) -> Any:
     text = str(ref).strip()
     if _REFERENCE.fullmatch(text):
         row = conn.execute(select(_k).where(_k.c.reference == text.upper())).first()
@@ -147,7 +141,8 @@ def _count_records(conn: Connection, case_id: int) -> int:
     return int(conn.execute(select(func.count()).select_from(_cr).where(_cr.c.case_id == case_id)).scalar_one())
 
 
-def _summary(session: Session, conn: Connection, row: Any) -> CaseSummary:
+def summary_of_case(session: Session, conn: Connection, row: Any) -> CaseSummary:
+    """A case's row as a list shows it."""
     assigned = session.directory.person(row.assigned_to).username if row.assigned_to is not None else None
     return CaseSummary(row.id, row.reference, row.status, row.action, row.category, row.urgency, assigned,
                        row.opened_at, row.updated_at, row.closed_at, row.retain_until,
@@ -212,7 +207,7 @@ def _add_entry(session: Session, conn: Connection, row: Any, key: bytes, kind: s
 
 def _open_case_for_change(session: Session, conn: Connection, ref: str | int) -> tuple[Any, bytes]:
     session.refresh_directory(conn)
-    row = _resolve(conn, ref)
+    row = resolve_case(conn, ref)
     if row.status in ("closed", "destroyed"):
         raise InvalidInput(f"Case {row.reference} is {row.status}; it can no longer change.")
     return row, _case_key(session, conn, row)
@@ -240,30 +235,13 @@ def _linkable(session: Session, conn: Connection, refs: Sequence[str | int]) -> 
     return list(rows.values())
 
 
-def _check_password(session: Session, password: str) -> None:
+def check_password(session: Session, password: str) -> None:
     """Ask for the password again before an act that cannot be undone."""
     session.vault.keyring.open_slot(session.username, password)
 
 
-def _today(session: Session) -> date:
+def today(session: Session) -> date:
     return datetime.fromisoformat(audit.now_iso(session.vault.clock).replace("Z", "+00:00")).date()
-
-
-def _parse_date(text: str | date, field: str) -> date:
-    if isinstance(text, date):
-        return text
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise InvalidInput(f"{field} must be a date like 2032-04-30.") from None
-
-
-def add_years(day: date, years: int) -> date:
-    """The same day ``years`` later (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 # --- use cases -------------------------------------------------------------------------
@@ -287,7 +265,7 @@ def open_case(session: Session, refs: Sequence[str | int], *, assign_to: str | N
             closed_at=None, retain_until=None, destroyed_at=None, key_version=1))
         conn.execute(insert(_cr), [{"case_id": case_id, "record_id": r.id, "linked_by": session.user_id,
                                     "linked_at": now} for r in rows])
-        row = _resolve(conn, case_id)
+        row = resolve_case(conn, case_id)
         holders = _give_key_to_team(session, conn, row, key, now)
         conn.execute(insert(_cg).values(
             case_id=case_id, user_id=None, hpke_suite=session.directory.hpke_suite, key_version=1,
@@ -365,43 +343,24 @@ def decide(session: Session, ref: str | int, text: str, *, kind: str = "review",
     return entry_id
 
 
-def suggest_retention(session: Session, ref: str | int, *, subject_born: str | date | None = None,
-                      closing_on: date | None = None) -> date:
-    """The retention date the organisation's rules give a case closed on ``closing_on`` (today):
-    its category's years after closure, or for a child (``subject_born`` under 18 at closure)
-    until the rule's age (25) if that is later."""
-    session.require("case.manage")
-    closing_on = closing_on or _today(session)
-    with session.read() as conn:
-        row = _resolve(conn, ref)
-        rule = conn.execute(select(_rr).where(_rr.c.category == row.category)).first()
-    years, child_age = (rule.years_after_closure, rule.child_until_age) if rule is not None else (6, 25)
-    until = add_years(closing_on, years)
-    if subject_born is not None:
-        born = _parse_date(subject_born, "The date of birth")
-        if born > closing_on:
-            raise InvalidInput("The date of birth is in the future.")
-        if add_years(born, 18) > closing_on:
-            until = max(until, add_years(born, child_age))
-    return until
-
-
 def close(session: Session, ref: str | int, outcome: str, *, password: str, retain_until: str | date | None = None,
           subject_born: str | date | None = None) -> str:
     """Close a case with its outcome and a retention date (the suggestion when none is given);
     the password is asked again. Returns the retention date (``YYYY-MM-DD``)."""
     session.require("case.manage")
     body: dict[str, Any] = {"outcome": record_schema.check_text(outcome, "outcome", required=True)}
-    today = _today(session)
+    from vault import retention
+
+    day = today(session)
     if retain_until is None:
-        until = suggest_retention(session, ref, subject_born=subject_born, closing_on=today)
+        until = retention.suggest(session, ref, subject_born=subject_born, closing_on=day)
     else:
-        until = _parse_date(retain_until, "The retention date")
-        if until <= today:
+        until = retention.parse_date(retain_until, "The retention date")
+        if until <= day:
             raise InvalidInput("The retention date must be after today.")
     if subject_born is not None:
-        body["subject_born"] = _parse_date(subject_born, "The date of birth").isoformat()
-    _check_password(session, password)
+        body["subject_born"] = retention.parse_date(subject_born, "The date of birth").isoformat()
+    check_password(session, password)
     now = audit.now_iso(session.vault.clock)
     with session.write() as conn:
         row, key = _open_case_for_change(session, conn, ref)
@@ -425,7 +384,7 @@ def list_cases(session: Session, *, status: str | None = None, limit: int = 200,
         query = query.where(_k.c.id < before)
     with session.read() as conn:
         session.refresh_directory(conn)
-        return [_summary(session, conn, row) for row in conn.execute(query).all()]
+        return [summary_of_case(session, conn, row) for row in conn.execute(query).all()]
 
 
 def referral_queue(session: Session, *, limit: int = 200) -> list[Referral]:
@@ -448,14 +407,14 @@ def show(session: Session, ref: str | int) -> CaseView:
     session.require("case.manage")
     with session.write() as conn:
         session.refresh_directory(conn)
-        row = _resolve(conn, ref)
+        row = resolve_case(conn, ref)
         key = _case_key(session, conn, row)
         log = [(e.kind, open_body(session, key, _entry_kind(e.kind), row.id, e.id, row.key_version,
                                   bytes(e.content)))
                for e in conn.execute(select(_ce).where(_ce.c.case_id == row.id).order_by(_ce.c.id))]
         records, unreadable, chronology, events = [], [], [], []
         checks: list[Check] = []
-        for (record_id,) in conn.execute(_LINKED, {"cid": row.id}).all():
+        for (record_id,) in conn.execute(LINKED, {"cid": row.id}).all():
             record = resolve(conn, record_id, session.user_id)
             if record.sealed is None or record.destroyed_at is not None:
                 unreadable.append(record.reference)
@@ -466,7 +425,7 @@ def show(session: Session, ref: str | int) -> CaseView:
                                       properties={"reference": record.reference, "case": row.reference}))
         check_signatures(checks)
         chronology.sort(key=lambda e: (e.at, e.reference))
-        summary = _summary(session, conn, row)
+        summary = summary_of_case(session, conn, row)
         session.append(conn, [audit.Event("case.viewed", object=row.reference, properties={
             "case": row.reference, "records": [r.id for r in records]}), *events])
     return CaseView(summary, records, unreadable, chronology, log)
@@ -483,87 +442,4 @@ def _chronology_of(session: Session, conn: Connection, record: Any,
     return [ChronologyEntry(item.at, record.reference, kind, item.author, item.body)
             for (kind, _id, _blob), item in zip(kinds, items, strict=True)]
 
-
-def retention_due(session: Session, *, today: date | None = None) -> list[CaseSummary]:
-    """Closed cases past their retention date, not yet destroyed: the oldest date first."""
-    session.require("case.manage")
-    day = (today or _today(session)).isoformat()
-    with session.read() as conn:
-        session.refresh_directory(conn)
-        rows = conn.execute(select(_k).where(_k.c.status == "closed", _k.c.retain_until < day)
-                            .order_by(_k.c.retain_until, _k.c.id)).all()
-        return [_summary(session, conn, row) for row in rows]
-
-
-def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
-    """Destroy a closed case past its retention date and every record in it (crypto-shredding);
-    the password is asked again. Returns the references of the records destroyed."""
-    session.require("case.destroy")
-    _check_password(session, password)
-    now = audit.now_iso(session.vault.clock)
-    today = _today(session).isoformat()
-    with session.write() as conn:
-        row = _resolve(conn, ref)
-        if row.status != "closed":
-            raise InvalidInput(f"Case {row.reference} is {row.status.replace('_', ' ')}; only a closed case "
-                               "past its retention date can be destroyed.")
-        if row.retain_until is None or row.retain_until >= today:
-            raise InvalidInput(f"Case {row.reference} is kept until {row.retain_until}; it cannot be destroyed "
-                               "before then.")
-        if _closed_with(conn, row.reference) != row.retain_until:
-            raise TamperDetected(f"Case {row.reference}'s retention date is not the one recorded when it was "
-                                 "closed; it was altered, and nothing was destroyed.")
-        linked = [resolve(conn, rid) for (rid,) in conn.execute(_LINKED, {"cid": row.id}).all()]
-        ids = [r.id for r in linked]
-        conn.execute(update(_g).where(_g.c.record_id.in_(ids)).values(sealed=None))
-        conn.execute(update(_a).where(_a.c.record_id.in_(ids)).values(content=b""))
-        conn.execute(update(_x).where(_x.c.record_id.in_(ids)).values(content=b""))
-        conn.execute(update(_r).where(_r.c.id.in_(ids)).values(content=b"", destroyed_at=now, updated_at=now))
-        conn.execute(update(_cg).where(_cg.c.case_id == row.id).values(sealed=None))
-        conn.execute(update(_ce).where(_ce.c.case_id == row.id).values(content=b""))
-        conn.execute(update(_k).where(_k.c.id == row.id).values(status="destroyed", destroyed_at=now,
-                                                                updated_at=now))
-        session.append(conn, [
-            *(audit.Event("record.destroyed", record_id=r.id, object=r.reference,
-                          properties={"reference": r.reference, "case": row.reference}) for r in linked),
-            audit.Event("case.destroyed", object=row.reference, properties={
-                "case": row.reference, "records": ids, "retain_until": row.retain_until})])
-    for key in [k for k in session.content_keys if k[0] in set(ids)]:
-        del session.content_keys[key]
-    db.checkpoint(session.engine)
-    return [r.reference for r in linked]
-
-
-def _closed_with(conn: Connection, reference: str) -> str | None:
-    """The retention date the case's (signed, chained) ``case.closed`` event recorded."""
-    t = table(AuditEvent)
-    properties = conn.execute(select(t.c.properties).where(t.c.action == "case.closed", t.c.object == reference)
-                              .order_by(t.c.seq.desc()).limit(1)).scalar()
-    return None if properties is None else json.loads(properties).get("retain_until")
-
-
-def retention_rules(session: Session) -> list[tuple[str, int, int]]:
-    """(category, years after closure, a child's record kept until this age), by category."""
-    session.require("retention.edit")
-    with session.read() as conn:
-        return [(r.category, r.years_after_closure, r.child_until_age)
-                for r in conn.execute(select(_rr).order_by(_rr.c.category))]
-
-
-def set_retention_rule(session: Session, category: str, *, years_after_closure: int, child_until_age: int) -> None:
-    """Change how long a category's closed cases are kept (the safeguarding team or an admin)."""
-    session.require("retention.edit")
-    record_schema.check_choice(category, "category", record_schema.CATEGORIES)
-    for value, name, low, high in ((years_after_closure, "years after closure", 1, 100),
-                                   (child_until_age, "the age a child's record is kept until", 18, 100)):
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise InvalidInput(f"{name[0].upper()}{name[1:]} must be a whole number from {low} to {high}.")
-    now = audit.now_iso(session.vault.clock)
-    with session.write() as conn:
-        conn.execute(update(_rr).where(_rr.c.category == category).values(
-            years_after_closure=years_after_closure, child_until_age=child_until_age, updated_at=now,
-            updated_by=session.user_id))
-        session.append(conn, [audit.Event("retention.rule_changed", object=category, properties={
-            "category": category, "years_after_closure": years_after_closure,
-            "child_until_age": child_until_age})])
 

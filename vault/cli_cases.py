@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vault import cases, record_schema
+from vault import cases, record_schema, retention
 from vault.case_text import case_line, render_case
 from vault.cli import Parser, Secrets, info, out, unlock, unlock_for_confirming, usage
 from vault.cli_records import Command, read_text
@@ -106,9 +106,9 @@ def cmd_case_rules(args: argparse.Namespace) -> int:
         if args.category is not None:
             if args.years is None or args.child_until is None:
                 raise InvalidInput("Give both --years and --child-until to change a category's rule.")
-            cases.set_retention_rule(session, args.category, years_after_closure=args.years,
+            retention.set_retention_rule(session, args.category, years_after_closure=args.years,
                                      child_until_age=args.child_until)
-        rules = cases.retention_rules(session)
+        rules = retention.retention_rules(session)
     for category, years, age in rules:
         out(f"{category:<16} {years} years after closure; a child's until their {age}th birthday if later")
     return 0

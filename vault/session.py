@@ -516,14 +516,14 @@ class Session:
         return cases.referral_queue(self, **kwargs)
 
     def retention_due(self, **kwargs: Any) -> list[Any]:
-        from vault import cases
+        from vault import retention
 
-        return cases.retention_due(self, **kwargs)
+        return retention.retention_due(self, **kwargs)
 
     def destroy_case(self, ref: str | int, *, password: str) -> list[str]:
-        from vault import cases
+        from vault import retention
 
-        return cases.destroy(self, ref, password=password)
+        return retention.destroy(self, ref, password=password)
 
     # --- audit -------------------------------------------------------------------
 

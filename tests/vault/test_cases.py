@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from tests.conftest import ADMIN, Built, FakeClock
 from vault import crypto
-from vault.cases import _grant_info, add_years
+from vault.cases import _grant_info
 from vault.envelopes import grant_info
 from vault.errors import AccessDenied, InvalidInput, TamperDetected, WrongPassword
 from vault.models import AuditEvent, CaseGrant, Grant, Record, table
+from vault.retention import add_years
 from vault.session import Session
 
 DAY = 86_400.0
@@ -238,14 +239,14 @@ def test_retention_follows_the_rules_and_a_childs_birthday(team: Built) -> None:
             sofia.close_case(case, "Done.", password=team.passwords["sofia"], retain_until=today.isoformat())
         with pytest.raises(InvalidInput, match="date like"):
             sofia.close_case(case, "Done.", password=team.passwords["sofia"], retain_until="next year")
-    from vault import cases
+    from vault import retention
 
     with team.unlock("sam") as sam, pytest.raises(AccessDenied):
-        cases.set_retention_rule(sam, "historic_abuse", years_after_closure=10, child_until_age=30)
+        retention.set_retention_rule(sam, "historic_abuse", years_after_closure=10, child_until_age=30)
     with team.unlock(ADMIN) as admin:
-        cases.set_retention_rule(admin, "historic_abuse", years_after_closure=10, child_until_age=30)
+        retention.set_retention_rule(admin, "historic_abuse", years_after_closure=10, child_until_age=30)
         with pytest.raises(InvalidInput, match="whole number"):
-            cases.set_retention_rule(admin, "historic_abuse", years_after_closure=0, child_until_age=30)
+            retention.set_retention_rule(admin, "historic_abuse", years_after_closure=0, child_until_age=30)
         assert _events(admin, "retention.rule_changed")[0].object == "historic_abuse"
     with team.unlock("sofia") as sofia:
         assert sofia_suggests(sofia, case) == date(2036, 9, 21)
@@ -254,9 +255,9 @@ def test_retention_follows_the_rules_and_a_childs_birthday(team: Built) -> None:
 
 
 def sofia_suggests(session: Session, case: str, **kwargs: object) -> date:
-    from vault import cases
+    from vault import retention
 
-    return cases.suggest_retention(session, case, **kwargs)  # type: ignore[arg-type]
+    return retention.suggest(session, case, **kwargs)  # type: ignore[arg-type]
 
 
 def test_an_insider_cannot_rewrite_a_case_entry_or_a_record_short_of_destroying_it(team: Built) -> None:

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
 from tui.screens.records import URGENT_STYLE
-from vault import cases
+from vault import retention
 from vault.case_text import render_case
 from vault.errors import VaultError
 from vault.record_text import local_time
@@ -322,7 +322,7 @@ class CloseScreen(ModalScreen[dict[str, str] | None]):
         born = self.query_one("#subject-born", Input).value.strip() or None
         try:
             if session is not None:
-                until = cases.suggest_retention(session, self.reference, subject_born=born)
+                until = retention.suggest(session, self.reference, subject_born=born)
                 self.query_one("#retain-until", Input).placeholder = f"keep until (blank: {until.isoformat()})"
         except VaultError:
             pass  # an unfinished date: the suggestion waits for a whole one

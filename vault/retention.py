@@ -1,0 +1,163 @@
+"""Retention (SPEC §6): how long a closed case's records are kept, the review of cases past
+their date, and destruction by crypto-shredding.
+
+Destroying a case (closed, past its retention date, the password asked again) erases every
+sealed copy of each record's key and of the case key (the recovery key's too), empties the
+ciphertexts and checkpoints the write-ahead log, so that nobody can decrypt what was there.
+The metadata rows stay as stubs and the audit trail stays whole. The retention date is checked
+against the signed ``case.closed`` event, so a date moved in the database destroys nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, select, update
+
+from vault import audit, db, record_schema
+from vault.cases import LINKED, CaseSummary, check_password, resolve_case, summary_of_case, today
+from vault.errors import InvalidInput, TamperDetected
+from vault.models import (
+    Addendum,
+    AuditEvent,
+    Case,
+    CaseEntry,
+    CaseGrant,
+    ExternalDisclosure,
+    Grant,
+    Record,
+    RetentionRule,
+    table,
+)
+from vault.records import resolve
+
+if TYPE_CHECKING:
+    from vault.session import Session
+
+_k, _cg, _ce, _rr = table(Case), table(CaseGrant), table(CaseEntry), table(RetentionRule)
+_r, _g, _a, _x = table(Record), table(Grant), table(Addendum), table(ExternalDisclosure)
+
+
+def parse_date(text: str | date, field: str) -> date:
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2032-04-30.") from None
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def suggest(session: Session, ref: str | int, *, subject_born: str | date | None = None,
+                      closing_on: date | None = None) -> date:
+    """The retention date the organisation's rules give a case closed on ``closing_on`` (today):
+    its category's years after closure, or for a child (``subject_born`` under 18 at closure)
+    until the rule's age (25) if that is later."""
+    session.require("case.manage")
+    closing_on = closing_on or today(session)
+    with session.read() as conn:
+        row = resolve_case(conn, ref)
+        rule = conn.execute(select(_rr).where(_rr.c.category == row.category)).first()
+    years, child_age = (rule.years_after_closure, rule.child_until_age) if rule is not None else (6, 25)
+    until = add_years(closing_on, years)
+    if subject_born is not None:
+        born = parse_date(subject_born, "The date of birth")
+        if born > closing_on:
+            raise InvalidInput("The date of birth is in the future.")
+        if add_years(born, 18) > closing_on:
+            until = max(until, add_years(born, child_age))
+    return until
+
+
+def retention_due(session: Session, *, on: date | None = None) -> list[CaseSummary]:
+    """Closed cases past their retention date, not yet destroyed: the oldest date first."""
+    session.require("case.manage")
+    day = (on or today(session)).isoformat()
+    with session.read() as conn:
+        session.refresh_directory(conn)
+        rows = conn.execute(select(_k).where(_k.c.status == "closed", _k.c.retain_until < day)
+                            .order_by(_k.c.retain_until, _k.c.id)).all()
+        return [summary_of_case(session, conn, row) for row in rows]
+
+
+def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
+    """Destroy a closed case past its retention date and every record in it (crypto-shredding);
+    the password is asked again. Returns the references of the records destroyed."""
+    session.require("case.destroy")
+    check_password(session, password)
+    now = audit.now_iso(session.vault.clock)
+    day = today(session).isoformat()
+    with session.write() as conn:
+        row = resolve_case(conn, ref)
+        if row.status != "closed":
+            raise InvalidInput(f"Case {row.reference} is {row.status.replace('_', ' ')}; only a closed case "
+                               "past its retention date can be destroyed.")
+        if row.retain_until is None or row.retain_until >= day:
+            raise InvalidInput(f"Case {row.reference} is kept until {row.retain_until}; it cannot be destroyed "
+                               "before then.")
+        if _closed_with(conn, row.reference) != row.retain_until:
+            raise TamperDetected(f"Case {row.reference}'s retention date is not the one recorded when it was "
+                                 "closed; it was altered, and nothing was destroyed.")
+        linked = [resolve(conn, rid) for (rid,) in conn.execute(LINKED, {"cid": row.id}).all()]
+        ids = [r.id for r in linked]
+        conn.execute(update(_g).where(_g.c.record_id.in_(ids)).values(sealed=None))
+        conn.execute(update(_a).where(_a.c.record_id.in_(ids)).values(content=b""))
+        conn.execute(update(_x).where(_x.c.record_id.in_(ids)).values(content=b""))
+        conn.execute(update(_r).where(_r.c.id.in_(ids)).values(content=b"", destroyed_at=now, updated_at=now))
+        conn.execute(update(_cg).where(_cg.c.case_id == row.id).values(sealed=None))
+        conn.execute(update(_ce).where(_ce.c.case_id == row.id).values(content=b""))
+        conn.execute(update(_k).where(_k.c.id == row.id).values(status="destroyed", destroyed_at=now,
+                                                                updated_at=now))
+        session.append(conn, [
+            *(audit.Event("record.destroyed", record_id=r.id, object=r.reference,
+                          properties={"reference": r.reference, "case": row.reference}) for r in linked),
+            audit.Event("case.destroyed", object=row.reference, properties={
+                "case": row.reference, "records": ids, "retain_until": row.retain_until})])
+    for key in [k for k in session.content_keys if k[0] in set(ids)]:
+        del session.content_keys[key]
+    db.checkpoint(session.engine)
+    return [r.reference for r in linked]
+
+
+def _closed_with(conn: Connection, reference: str) -> str | None:
+    """The retention date the case's (signed, chained) ``case.closed`` event recorded."""
+    t = table(AuditEvent)
+    properties = conn.execute(select(t.c.properties).where(t.c.action == "case.closed", t.c.object == reference)
+                              .order_by(t.c.seq.desc()).limit(1)).scalar()
+    return None if properties is None else json.loads(properties).get("retain_until")
+
+
+def retention_rules(session: Session) -> list[tuple[str, int, int]]:
+    """(category, years after closure, a child's record kept until this age), by category."""
+    session.require("retention.edit")
+    with session.read() as conn:
+        return [(r.category, r.years_after_closure, r.child_until_age)
+                for r in conn.execute(select(_rr).order_by(_rr.c.category))]
+
+
+def set_retention_rule(session: Session, category: str, *, years_after_closure: int, child_until_age: int) -> None:
+    """Change how long a category's closed cases are kept (the safeguarding team or an admin)."""
+    session.require("retention.edit")
+    record_schema.check_choice(category, "category", record_schema.CATEGORIES)
+    for value, name, low, high in ((years_after_closure, "years after closure", 1, 100),
+                                   (child_until_age, "the age a child's record is kept until", 18, 100)):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidInput(f"{name[0].upper()}{name[1:]} must be a whole number from {low} to {high}.")
+    now = audit.now_iso(session.vault.clock)
+    with session.write() as conn:
+        conn.execute(update(_rr).where(_rr.c.category == category).values(
+            years_after_closure=years_after_closure, child_until_age=child_until_age, updated_at=now,
+            updated_by=session.user_id))
+        session.append(conn, [audit.Event("retention.rule_changed", object=category, properties={
+            "category": category, "years_after_closure": years_after_closure,
+            "child_until_age": child_until_age})])
+
