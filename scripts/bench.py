@@ -895,6 +895,43 @@ def bench_search(workdir: Path, scale: Scale, progress: Progress) -> dict[str, F
     return out
 
 
+class PageQueries:
+    """While listening on an engine, catches the page statement (a SELECT with a LIMIT) each API
+    call sends to the driver, so that a raw baseline runs the very same SQL and parameters."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.caught: list[tuple[str, Any]] = []
+
+    def __enter__(self) -> PageQueries:
+        event.listen(self.engine, "before_cursor_execute", self._catch)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._catch)
+
+    def _catch(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _executemany: bool) -> None:
+        if PAGE_QUERY.match(statement):
+            self.caught.append((statement, parameters))
+
+    def sent_by(self, call: Callable[[], object], what: str) -> tuple[str, Any]:
+        """Run ``call``; the one page statement it sent (refused if it sent more or none)."""
+        self.caught.clear()
+        call()
+        if len(self.caught) != 1:
+            raise RuntimeError(f"{what} sent {len(self.caught)} page queries; the baseline expects one")
+        return self.caught[0]
+
+
+def raw_page(raw: Any, sent: tuple[str, Any]) -> int:
+    """Run a caught page statement in a read transaction (as session.read() opens); its rows."""
+    raw.execute("BEGIN")
+    rows = len(raw.execute(*sent).fetchall())
+    raw.execute("COMMIT")
+    return rows
+
+
 def bench_list(workdir: Path, scale: Scale, progress: Progress) -> Figure:
     directory = workdir / "list-vault"
     password = throwaway_password()
@@ -908,21 +945,14 @@ def bench_list(workdir: Path, scale: Scale, progress: Progress) -> Figure:
     # freshness check, are the API's own cost). Neither side is warmed up apart (a slow plan makes each run count at the
     # quick scale): the file is in the OS cache after the build, and a first run's compiling
     # and cold pages are one of at least MIN_LIST_RUNS runs under a median.
-    caught: list[tuple[str, Any]] = []
     sent: dict[int, tuple[str, Any]] = {}
 
-    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-              _executemany: bool) -> None:
-        if PAGE_QUERY.match(statement):
-            caught.append((statement, parameters))
-
     def api(offset: int) -> None:
-        caught.clear()
-        expect(f"list_records(offset={offset})", len(session.list_records(limit=LIST_PAGE, offset=offset)),
-               LIST_PAGE)
-        if len(caught) != 1:
-            raise RuntimeError(f"list_records sent {len(caught)} page queries; the baseline expects one")
-        sent[offset] = caught[0]
+        def page() -> None:
+            expect(f"list_records(offset={offset})", len(session.list_records(limit=LIST_PAGE, offset=offset)),
+                   LIST_PAGE)
+
+        sent[offset] = pages_sent.sent_by(page, "list_records")
 
     pages: list[float] = []
     deeps: list[float] = []
@@ -930,13 +960,10 @@ def bench_list(workdir: Path, scale: Scale, progress: Progress) -> Figure:
     deep_bases: list[float] = []
     try:
         build_records(session, scale.records, progress)
-        event.listen(session.engine, "before_cursor_execute", catch)
-        with raw_connection(vault.db_path, session.secrets.db_key) as raw:
+        with PageQueries(session.engine) as pages_sent, \
+                raw_connection(vault.db_path, session.secrets.db_key) as raw:
             def base(offset: int) -> None:
-                sql, parameters = sent[offset]
-                raw.execute("BEGIN")  # a read transaction, as session.read() opens
-                expect("raw_page_query", len(raw.execute(sql, parameters).fetchall()), LIST_PAGE)
-                raw.execute("COMMIT")
+                expect("raw_page_query", raw_page(raw, sent[offset]), LIST_PAGE)
 
             progress(f"list_page_100k: up to {scale.list_runs} x first page and offset {deep:,}, API and raw, "
                      f"alternating (for {scale.list_budget_s:g} s at most after {MIN_LIST_RUNS})")
@@ -1112,34 +1139,23 @@ def bench_cases(workdir: Path, scale: Scale, progress: Progress) -> dict[str, Fi
 def bench_audit_page(session: Session, raw: Any, scale: Scale, events: int, progress: Progress) -> Figure:
     """The auditor's page of 200 at the end of the big log: the newest page, the page in the
     middle (``before``), and the newest page of a rare action (one ``unlock`` in the log)."""
-    caught: list[tuple[str, Any]] = []
     sent: dict[str, tuple[str, Any]] = {}
-
-    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-              _executemany: bool) -> None:
-        if PAGE_QUERY.match(statement):
-            caught.append((statement, parameters))
 
     variants: dict[str, dict[str, Any]] = {"newest": {}, "middle": {"before": events // 2},
                                            "rare_action": {"action": "unlock"}}
 
     def api(name: str) -> None:
-        caught.clear()
-        page = session.audit_page(limit=LIST_PAGE, **variants[name])
-        if not page or (name != "rare_action" and len(page) != LIST_PAGE):
-            raise RuntimeError(f"audit_page({name}) returned {len(page)} events")
-        if len(caught) != 1:
-            raise RuntimeError(f"audit_page sent {len(caught)} page queries; the baseline expects one")
-        sent[name] = caught[0]
+        def page() -> None:
+            got = len(session.audit_page(limit=LIST_PAGE, **variants[name]))
+            if not got or (name != "rare_action" and got != LIST_PAGE):
+                raise RuntimeError(f"audit_page({name}) returned {got} events")
+
+        sent[name] = pages_sent.sent_by(page, "audit_page")
 
     def base(name: str) -> None:
-        sql, parameters = sent[name]
-        raw.execute("BEGIN")
-        raw.execute(sql, parameters).fetchall()
-        raw.execute("COMMIT")
+        raw_page(raw, sent[name])
 
-    event.listen(session.engine, "before_cursor_execute", catch)
-    try:
+    with PageQueries(session.engine) as pages_sent:
         times: dict[str, list[float]] = {name: [] for name in variants}
         bases: dict[str, list[float]] = {name: [] for name in variants}
         progress(f"audit_page_1m: {scale.list_runs} x three pages of {LIST_PAGE}, API and raw, alternating")
@@ -1147,8 +1163,6 @@ def bench_audit_page(session: Session, raw: Any, scale: Scale, events: int, prog
             for name in variants:
                 times[name].append(timed(partial(api, name)))
                 bases[name].append(timed(partial(base, name)))
-    finally:
-        event.remove(session.engine, "before_cursor_execute", catch)
     median = statistics.median(times["newest"])
     extra = {f"{name}_median_s": statistics.median(times[name]) for name in ("middle", "rare_action")}
     extra |= {f"{name}_baseline_s": statistics.median(bases[name]) for name in ("middle", "rare_action")}

@@ -64,3 +64,10 @@ def test_the_case_and_audit_page_figures_run(tmp_path: Path) -> None:
     finally:
         session.lock()
     assert page["events"] == 500 and page["ratio"] > 0 and "rare_action_median_s" in page
+
+
+def test_the_list_figure_runs_its_caught_page_query_raw(tmp_path: Path) -> None:
+    bench = _bench()
+    tiny = dataclasses.replace(bench.QUICK, records=1_000, list_runs=1, list_budget_s=0.0)
+    figure = bench.bench_list(tmp_path, tiny, lambda _message: None)
+    assert figure["records"] == 1_000 and figure["runs"] == 1 and figure["ratio"] > 0
