@@ -73,9 +73,9 @@ class OfficerScreen(Screen[None]):
     def on_mount(self) -> None:
         session = _vault_app(self).session
         self.sub_title = f"{session.username}: cases" if session else ""
-        self.load()
 
     def on_screen_resume(self) -> None:
+        """On arrival and on coming back from a case: the lists may have changed."""
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Loading referrals and cases")
