@@ -27,6 +27,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, insert, select
@@ -89,6 +90,17 @@ class Checkpoint:
                 "The checkpoint file is not a checkpoint (JSON with vault_id, seq and a 64-digit head)."
             ) from None
         return cls(vault_id, seq, head, str(d.get("at", "")))
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """The checkpoint kept in ``path``: the output of ``audit checkpoint``, or a JSON Lines
+    export (its last line). One sentence if it cannot be read or is not a checkpoint."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return Checkpoint.from_json(lines[-1] if lines else "")
 
 
 @dataclass(frozen=True)

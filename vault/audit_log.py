@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, func, select
 
 from vault import db
 from vault.audit import Checkpoint, raw_rows, usernames
@@ -107,23 +107,26 @@ def parse_time(text: str, *, end: bool = False) -> str:
 
 
 def export(engine: Engine, out: IO[str], fmt: str, filt: ExportFilter, final: Checkpoint, *,
-           progress: Callable[[int], None] | None = None,
+           progress: Callable[[int, int], None] | None = None,
            cancelled: Callable[[], bool] | None = None) -> int:
     """Write the (filtered) log up to ``final.seq`` as CSV or JSON Lines, then the checkpoint.
 
     Returns the number of events written. Every column is exported, hashes and
-    signatures in hex, so that an export can be checked on its own.
+    signatures in hex, so that an export can be checked on its own. ``progress(done, total)``
+    is called every 20,000 events and at the end; ``cancelled()`` is asked as often, and a
+    true answer stops the export with :class:`InvalidInput`.
     """
     if fmt not in ("csv", "jsonl"):
         raise InvalidInput("The export format must be csv or jsonl.")
+    where = and_(_t.c.seq <= final.seq, *filt.clauses())
     with db.read(engine) as conn:
         names = usernames(conn)
-        query = (select(*_SELECT_COLUMNS).where(and_(_t.c.seq <= final.seq, *filt.clauses()))
-                 .order_by(_t.c.seq))
-        rows = raw_rows(conn, query)
+        total = int(conn.execute(select(func.count()).select_from(_t).where(where)).scalar_one()) if progress else 0
+        rows = raw_rows(conn, select(*_SELECT_COLUMNS).where(where).order_by(_t.c.seq))
         try:
             lines = _csv_lines(rows, names) if fmt == "csv" else _jsonl_lines(rows, names)
-            count = _stream(out, lines, progress, cancelled) - (fmt == "csv")  # not the header
+            report = (lambda done: progress(done - (fmt == "csv"), total)) if progress else None
+            count = _stream(out, lines, report, cancelled) - (fmt == "csv")  # not the header
         finally:
             rows.close()
     if fmt == "csv":
@@ -150,6 +153,8 @@ def _stream(out: IO[str], lines: Iterable[str], progress: Callable[[int], None] 
             if cancelled is not None and cancelled():
                 raise InvalidInput("The export was cancelled.")
     out.write("".join(block))
+    if progress is not None:
+        progress(count)
     return count
 
 

@@ -191,26 +191,14 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from vault.audit import Checkpoint
+    from vault.audit import read_checkpoint
 
-    checkpoints = []
-    for path in args.checkpoint or ():
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
-        checkpoints.append(Checkpoint.from_json(_last_json_line(text)))
+    checkpoints = [read_checkpoint(Path(path)) for path in args.checkpoint or ()]
     with unlock(args, Secrets(args.password_stdin)) as session:
         progress = _progress("Verified") if sys.stderr.isatty() else None
         result = session.audit_verify(checkpoints, progress=progress)
     out(result.sentence())
     return 0 if result.ok else EXIT_ERROR
-
-
-def _last_json_line(text: str) -> str:
-    """A checkpoint file may be the output of ``audit checkpoint`` or a whole JSONL export."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 def _progress(label: str) -> Callable[[int, int], None]:
@@ -225,15 +213,15 @@ def _progress(label: str) -> Callable[[int, int], None]:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from vault.fsutil import atomic_writer
 
-    record = args.record
+    chosen = {"since": args.since, "until": args.until, "actor": args.actor, "record": args.record,
+              "action": args.action}
     with unlock(args, Secrets(args.password_stdin)) as session:
         if args.out:
+            progress = _progress("Exported") if sys.stderr.isatty() else None
             with atomic_writer(Path(args.out)) as fh:
-                count, cp = session.audit_export(fh, args.format, since=args.since, until=args.until,
-                                                 actor=args.actor, record=record)
+                count, cp = session.audit_export(fh, args.format, progress=progress, **chosen)
         else:
-            count, cp = session.audit_export(sys.stdout, args.format, since=args.since, until=args.until,
-                                             actor=args.actor, record=record)
+            count, cp = session.audit_export(sys.stdout, args.format, **chosen)
     info(f"Exported {count} events; checkpoint at event {cp.seq}, head {cp.head.hex()}.")
     return 0
 
@@ -392,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="T", help="only events at or before T")
     p.add_argument("--actor", metavar="U", help="only events by user U")
     p.add_argument("--record", metavar="REF", help="only events about one record (reference or id)")
+    p.add_argument("--action", metavar="A", help="only events of one kind, e.g. record.viewed")
     p = command(asub, "verify", "check the hash chain, every signature and the checkpoints; exit 0 only if all hold",
                 cmd_audit_verify)
     p.add_argument("--checkpoint", action="append", metavar="FILE",

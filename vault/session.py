@@ -565,15 +565,15 @@ class Session:
         return audit_log.page(self.engine, self.log_filter(**filters), limit=limit, before=before)
 
     def audit_export(self, out: IO[str], fmt: str, *, since: str | None = None, until: str | None = None,
-                     actor: str | None = None, record: str | int | None = None,
-                     progress: Callable[[int], None] | None = None,
+                     actor: str | None = None, record: str | int | None = None, action: str | None = None,
+                     progress: Callable[[int, int], None] | None = None,
                      cancelled: Callable[[], bool] | None = None) -> tuple[int, audit.Checkpoint]:
         """Export the log (filtered) to ``out``; the export itself is logged first,
         so the checkpoint that ends the export covers it."""
         self.require("audit.export")
         if fmt not in ("csv", "jsonl"):
             raise InvalidInput("The export format must be csv or jsonl.")
-        filt = self.log_filter(since=since, until=until, actor=actor, record=record)
+        filt = self.log_filter(since=since, until=until, actor=actor, record=record, action=action)
         with self.write() as conn:
             [(seq, digest)] = self.append(conn, [audit.Event("audit.exported", properties={
                 "format": fmt, "filter": filt.as_dict()})])

@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import Built
 from vault import audit, audit_log
+from vault.errors import InvalidInput
 
 
 def _append_awkward(built: Built) -> None:
@@ -58,3 +62,52 @@ def test_jsonl_export_is_valid_json_and_matches_verify(built: Built) -> None:
                                   e["object"], props)
         assert digest.hex() == e["hash"] and e["prev_hash"] == prev.hex()
         prev = digest
+
+
+def _many(built: Built, count: int) -> None:
+    with built.unlock() as admin, admin.write() as conn:
+        admin.append(conn, [audit.Event("test.many" if i % 3 else "test.third", properties={"n": i})
+                            for i in range(count)])
+
+
+def test_export_reports_progress_against_the_filtered_total_and_can_be_cancelled(built: Built) -> None:
+    _many(built, 45_000)
+    seen: list[tuple[int, int]] = []
+    with built.unlock() as admin:
+        out = io.StringIO()
+        count, _cp = admin.audit_export(out, "csv", action="test.third",
+                                        progress=lambda done, total: seen.append((done, total)))
+        assert count == 15_000 and seen == [(15_000, 15_000)]  # fewer than one block: the end only
+        assert out.getvalue().count("test.third") == 15_000 and "test.many" not in out.getvalue()
+        seen.clear()
+        count, _cp = admin.audit_export(io.StringIO(), "jsonl", action="test.many",
+                                        progress=lambda done, total: seen.append((done, total)))
+        assert count == 30_000 and seen == [(20_000, 30_000), (30_000, 30_000)]
+        asked: list[int] = []
+
+        def cancel_after_first_block() -> bool:
+            asked.append(1)
+            return True
+
+        with pytest.raises(InvalidInput, match="cancelled"):
+            admin.audit_export(io.StringIO(), "jsonl", cancelled=cancel_after_first_block)
+        assert asked == [1]
+        with pytest.raises(InvalidInput, match="No user named"):
+            admin.audit_export(io.StringIO(), "jsonl", actor="nobody")
+
+
+def test_a_checkpoint_file_is_read_from_a_checkpoint_or_an_export(built: Built, tmp_path: Path) -> None:
+    with built.unlock() as admin:
+        kept = admin.audit_checkpoint()
+        export = io.StringIO()
+        _count, final = admin.audit_export(export, "jsonl")
+    (tmp_path / "cp.json").write_text(kept.to_json() + "\n")
+    (tmp_path / "export.jsonl").write_text(export.getvalue())
+    assert audit.read_checkpoint(tmp_path / "cp.json") == kept
+    assert audit.read_checkpoint(tmp_path / "export.jsonl") == final
+    for name, data in (("empty", b""), ("binary", b"\xff\xfe\x00"), ("json", b'{"seq": 1}')):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InvalidInput):
+            audit.read_checkpoint(tmp_path / name)
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        audit.read_checkpoint(tmp_path / "missing")
