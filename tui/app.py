@@ -181,24 +181,34 @@ class VaultApp(App[None]):
         self.switch_screen(self.home_screen())
 
     def workspaces(self) -> list[type[Screen[Any]]]:
-        """The home screens this user's roles open, their first role's first."""
+        """The home screens this user's roles open, the first the one they land on: the team's
+        cases, the records list of those who write, an admin's users, the audit log."""
+        from tui.screens.audit import AuditScreen
         from tui.screens.cases import OfficerScreen
         from tui.screens.records import RecordsScreen
+        from tui.screens.users import UsersScreen
 
         if self.session is None:
             return []
+        roles = self.session.roles
         homes: list[type[Screen[Any]]] = []
-        if policy.SAFEGUARDING_TEAM & self.session.roles:
+        if policy.SAFEGUARDING_TEAM & roles:
             homes.append(OfficerScreen)
-        if policy.may_read(self.session.roles):
+        if policy.WRITERS & roles:
             homes.append(RecordsScreen)
+        if policy.allowed(roles, "user.manage"):
+            homes.append(UsersScreen)
+        if policy.allowed(roles, "audit.read"):
+            homes.append(AuditScreen)
+        if policy.may_read(roles) and RecordsScreen not in homes:
+            homes.append(RecordsScreen)  # an admin reads what was shared with them
         return homes or [RecordsScreen]
 
     def home_screen(self) -> Screen[Any]:
         return self.workspaces()[0]()
 
     def action_workspace(self) -> None:
-        """Switch to this user's next workspace (an officer: cases, then records)."""
+        """Switch to this user's next workspace (e.g. an officer: cases, then records)."""
         homes = self.workspaces()
         if len(homes) < 2 or self.session is None or len(self.screen_stack) < 2:
             self.notify("You have one workspace.")

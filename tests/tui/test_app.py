@@ -14,6 +14,7 @@ from tui.screens.hidden import HiddenScreen
 from tui.screens.login import LoginScreen
 from tui.screens.password import ChangePasswordScreen
 from tui.screens.records import PAGE, RecordsScreen
+from tui.screens.users import UsersScreen
 from vault.errors import VaultError
 
 RECORD = {"own_words": "qzcanary-words I was scared.", "observations": "qzcanary-seen crying.",
@@ -85,7 +86,7 @@ async def test_the_backoff_is_a_countdown(built: Built, clock: FakeClock) -> Non
         app.screen.tick()  # type: ignore[attr-defined]
         assert _status(app, "#login-status") == "You can try again now."
         await _login(pilot, ADMIN, built.passwords[ADMIN])
-        assert isinstance(app.screen, RecordsScreen)
+        assert isinstance(app.screen, UsersScreen)  # an admin's home
 
 
 async def test_a_one_time_password_leads_to_choosing_a_new_one(built: Built) -> None:
@@ -127,7 +128,7 @@ async def test_idle_auto_lock(built: Built) -> None:
         await _login(pilot, ADMIN, built.passwords[ADMIN])
         now[0] += 299
         app.lock_if_idle()
-        assert isinstance(app.screen, RecordsScreen)
+        assert isinstance(app.screen, UsersScreen)
         now[0] += 2
         app.lock_if_idle()
         await pilot.pause()
