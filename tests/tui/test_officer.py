@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Select, Static, TextArea
 from tests.conftest import Built, FakeClock
 from tests.tui.test_app import _login, settle
 from tui.app import make_app
-from tui.screens.cases import CaseScreen, CloseScreen, DecideScreen, DestroyScreen, OfficerScreen
+from tui.screens.cases import CaseScreen, CloseScreen, DecideScreen, DestroyScreen, OfficerScreen, PromptScreen
 from tui.screens.records import RecordsScreen
 
 DAY = 86_400.0
@@ -39,17 +39,29 @@ async def _decide(pilot, kind: str, text: str, to: str = "") -> None:  # type: i
     await settle(pilot)
 
 
+async def _prompt(pilot, key: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(key)
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, PromptScreen)
+    pilot.app.screen.query_one("#prompt-value", Input).value = value
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 async def test_a_case_from_the_queue_to_destruction(team: Built, clock: FakeClock) -> None:
     with team.unlock("sam") as sam:
         ref = sam.create_record({"own_words": "qzcanary He hits me.", "observations": "Quiet.", "urgency": "urgent"})
         sam.refer_record(ref)
+        later = sam.create_record({"own_words": "qzcanary-later She came back.", "observations": "Tired."})
+        sam.refer_record(later)
     app = make_app(team.vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _login(pilot, "sofia", team.passwords["sofia"])
         await settle(pilot)
         assert isinstance(app.screen, OfficerScreen)  # the team's home
         referrals = app.screen.query_one("#referrals", DataTable)
-        assert str(referrals.get_row_at(0)[0]) == ref and "qzcanary" not in app.export_screenshot()
+        assert str(referrals.get_row_at(1)[0]) == ref and "qzcanary" not in app.export_screenshot()
+        referrals.move_cursor(row=1)
         await pilot.press("o")
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)
@@ -59,6 +71,13 @@ async def test_a_case_from_the_queue_to_destruction(team: Built, clock: FakeCloc
         await _decide(pilot, "external_referral", "Called the duty team.", to="Children's social care")
         shown = _text(app, "#case-text")
         assert "Decision not to refer by sofia" in shown and "External referral to Children's social care" in shown
+        # A later referral linked, the case assigned (a member of staff cannot be).
+        await _prompt(pilot, "l", later)
+        assert "qzcanary-later She came back." in _text(app, "#case-text")
+        await _prompt(pilot, "a", "sam")
+        assert "safeguarding" in [n.message for n in app._notifications][-1]
+        await _prompt(pilot, "a", "sofia")
+        assert "Assigned to sofia." in [n.message for n in app._notifications][-1]
 
         await pilot.press("c")
         await pilot.pause()
@@ -99,7 +118,7 @@ async def test_a_case_from_the_queue_to_destruction(team: Built, clock: FakeCloc
         await settle(pilot)
         assert "was destroyed" in _text(app, "#case-status")
     with team.unlock("sam") as sam:
-        assert sam.list_records()[0].status == "destroyed"
+        assert {r.status for r in sam.list_records()} == {"destroyed"}
 
 
 async def test_staff_have_one_workspace_and_no_case_screen(team: Built) -> None:

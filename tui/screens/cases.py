@@ -169,6 +169,8 @@ class CaseScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="case-back"),
         Binding("d", "decide", "Decide", id="decide"),
+        Binding("l", "link", "Link a record", id="link-record"),
+        Binding("a", "assign", "Assign", id="assign-case"),
         Binding("c", "close_case", "Close", id="close-case"),
         Binding("x", "destroy", "Destroy", id="destroy", show=False),
     ]
@@ -204,7 +206,8 @@ class CaseScreen(Screen[None]):
     def show(self, view: Any) -> None:
         self.summary = view.summary
         self.query_one("#case-text", Static).update(Text(render_case(view)))
-        self.show_status("d decides (with the reason), c closes with the outcome and retention date."
+        self.show_status("d decides (with the reason), l links a record, a assigns, c closes with the outcome "
+                         "and retention date."
                          if view.summary.status not in ("closed", "destroyed") else
                          f"Closed; kept until {view.summary.retain_until}.")
 
@@ -217,6 +220,22 @@ class CaseScreen(Screen[None]):
                 self.act("decide", answer)
 
         self.app.push_screen(DecideScreen(), decided)
+
+    def action_link(self) -> None:
+        def given(reference: str | None) -> None:
+            if reference:
+                self.act("link", {"record": reference})
+
+        self.app.push_screen(PromptScreen(f"Link a referred record to {self.reference}",
+                                          "the record's reference (e.g. IV-2026-000123)"), given)
+
+    def action_assign(self) -> None:
+        def given(username: str | None) -> None:
+            if username:
+                self.act("assign", {"to": username})
+
+        self.app.push_screen(PromptScreen(f"Assign {self.reference}",
+                                          "the officer's or deputy's username"), given)
 
     def action_close_case(self) -> None:
         def closing(answer: dict[str, str] | None) -> None:
@@ -241,6 +260,12 @@ class CaseScreen(Screen[None]):
             if what == "decide":
                 session.decide_case(self.reference, answer["text"], kind=answer["kind"], to=answer.get("to") or None)
                 done = f"Added to the decision log ({_DECISION_LABELS[answer['kind']]})."
+            elif what == "link":
+                session.link_case(self.reference, [answer["record"]])
+                done = f"Linked {answer['record']}."
+            elif what == "assign":
+                session.assign_case(self.reference, answer["to"])
+                done = f"Assigned to {answer['to']}."
             elif what == "close":
                 until = session.close_case(self.reference, answer["outcome"], password=answer["password"],
                                            retain_until=answer.get("retain_until") or None,
@@ -254,6 +279,37 @@ class CaseScreen(Screen[None]):
             return
         self.app.call_from_thread(self.app.notify, done)
         self.app.call_from_thread(self.load)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line asked for (a record to link, an officer to assign)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt-cancel")]
+
+    def __init__(self, title: str, placeholder: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-box", classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Input(placeholder=self.placeholder, id="prompt-value")
+            with Horizontal():
+                yield Button("OK", variant="primary", id="prompt-ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt-value", Input).focus()
+
+    @on(Button.Pressed, "#prompt-ok")
+    @on(Input.Submitted)
+    def ok(self) -> None:
+        self.dismiss(self.query_one("#prompt-value", Input).value.strip() or None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class DecideScreen(ModalScreen[dict[str, str] | None]):
