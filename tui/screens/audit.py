@@ -138,8 +138,7 @@ class AuditScreen(Screen[None]):
         self.query_one("#log-title", Label).update(f"The access log{where} (newest first)")
         span = f"events {entries[-1].seq:,} to {entries[0].seq:,}" if entries else "no events"
         more = "; n for older" if len(entries) == PAGE else ""
-        self.show_status(f"Page {len(befores)}: {span}{more}. f filters, e exports, v verifies, "
-                         "k saves a checkpoint.")
+        self.show_status(f"Page {len(befores)}: {span}{more}.")
         table.focus()
 
     def show_status(self, text: str) -> None:

@@ -34,7 +34,7 @@ class LoginScreen(Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="login-box"):
+        with Vertical(id="login-box", classes="with-demo-users" if self.vault_app.demo_users else ""):
             yield Label("incident-vault", classes="title")
             yield Label(f"Vault: {self.vault_app.vault.directory}")
             yield Input(self.initial_username, placeholder="username", id="username")
