@@ -143,6 +143,10 @@ def test_export_filters_and_checkpoint(cli: Run, tmp_path: Path) -> None:
                "--password-stdin", stdin=PW + "\n")
     rows = none.out.strip().splitlines()
     assert rows[0].startswith("seq,at,actor") and rows[1].startswith("checkpoint,") and len(rows) == 2
+    unlocks = cli("audit", "export", "--format", "jsonl", "--action", "unlock", "--user", "alice",
+                  "--password-stdin", stdin=PW + "\n")
+    kinds = [json.loads(line).get("action") for line in unlocks.out.strip().splitlines()[:-1]]
+    assert len(kinds) >= 3 and set(kinds) == {"unlock"}
     cp_file = tmp_path / "cp.json"
     cp_file.write_text(cli("audit", "checkpoint", "--user", "alice", "--password-stdin", stdin=PW + "\n").out)
     verified = cli("audit", "verify", "--checkpoint", str(cp_file), "--checkpoint", str(out),
