@@ -152,6 +152,8 @@ def _stream(out: IO[str], lines: Iterable[str], progress: Callable[[int], None] 
                 progress(count)
             if cancelled is not None and cancelled():
                 raise InvalidInput("The export was cancelled.")
+    if cancelled is not None and cancelled():  # a small export, or the last block
+        raise InvalidInput("The export was cancelled.")
     out.write("".join(block))
     if progress is not None:
         progress(count)

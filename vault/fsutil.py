@@ -45,14 +45,31 @@ def atomic_write(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def atomic_writer(path: Path) -> contextlib.AbstractContextManager[IO[str]]:
-    """A text file (0600) that appears at ``path`` only if the block completes."""
-    return _atomic(path, binary=False)
+def atomic_writer(path: Path, *, new: bool = False) -> contextlib.AbstractContextManager[IO[str]]:
+    """A text file (0600) that appears at ``path`` only if the block completes. With ``new``,
+    a file that exists at ``path`` by then (even one made while the block ran) is never replaced:
+    :class:`FileExistsError` instead, and nothing is written."""
+    return _atomic(path, binary=False, new=new)
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    """Put ``tmp`` at ``path`` unless something is there already."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links (e.g. FAT): check, then rename
+        if path.exists():
+            raise FileExistsError(17, "File exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 @contextlib.contextmanager
-def _atomic(path: Path, *, binary: bool) -> Iterator[IO[Any]]:
-    """Temp file in the same directory (0600), fsync, rename over, fsync the directory."""
+def _atomic(path: Path, *, binary: bool, new: bool = False) -> Iterator[IO[Any]]:
+    """Temp file in the same directory (0600), fsync, rename over (or, if ``new``, hard-link
+    into place, which fails if the name is taken), fsync the directory."""
     tmp = path.with_name(f".{path.name}.{crypto.random_bytes(6).hex()}.tmp")
     fd = private_open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
@@ -61,7 +78,10 @@ def _atomic(path: Path, *, binary: bool) -> Iterator[IO[Any]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if new:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -92,6 +92,8 @@ def test_export_reports_progress_against_the_filtered_total_and_can_be_cancelled
         with pytest.raises(InvalidInput, match="cancelled"):
             admin.audit_export(io.StringIO(), "jsonl", cancelled=cancel_after_first_block)
         assert asked == [1]
+        with pytest.raises(InvalidInput, match="cancelled"):  # fewer than one block: asked at the end
+            admin.audit_export(io.StringIO(), "jsonl", action="test.third", cancelled=lambda: True)
         with pytest.raises(InvalidInput, match="No user named"):
             admin.audit_export(io.StringIO(), "jsonl", actor="nobody")
 
