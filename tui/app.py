@@ -222,14 +222,11 @@ class VaultApp(App[None]):
     # --- a crash shows one sentence, never a traceback with locals ----------------------------
 
     def on_worker_state_changed(self, event: Any) -> None:
-        """A worker that failed on something other than a VaultError (those are shown by the
-        screen that ran it) must not fail silently: say so, naming only the error's type."""
-        from textual.worker import WorkerState
+        """A worker of the app's own that failed on something other than a VaultError must not
+        fail silently (the screens' workers are reported by :class:`tui.screens.base.VaultScreen`)."""
+        from tui.screens.base import report_failure
 
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(f"That did not work: an internal error ({type(error).__name__}). "
-                        "Nothing was changed that was not already saved.", severity="error")
+        report_failure(self, event.worker)
 
     def _fatal_error(self) -> None:
         # Textual's own handler prints a traceback with local variables, which may hold record

@@ -4,17 +4,21 @@ each role's home screen; a member of staff reaching none of it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, Input, ProgressBar, SelectionList, Static, TextArea
+from textual.worker import WorkerFailed
 
 from tests.conftest import ADMIN, Built
 from tests.tui.test_app import _login, settle
 from tui.app import make_app
 from tui.screens.audit import AuditScreen, CheckpointScreen, ExportScreen, LogFiltersScreen, VerifyScreen
 from tui.screens.cases import OfficerScreen
+from tui.screens.hidden import HiddenScreen
+from tui.screens.login import LoginScreen
 from tui.screens.records import RecordsScreen
 from tui.screens.users import AddUserScreen, OneTimePasswordScreen, ResetUserScreen, UsersScreen
 from vault import audit
@@ -303,3 +307,113 @@ async def test_each_role_lands_on_its_own_home(office: Built) -> None:
             await settle(pilot)
             assert isinstance(app.screen, expected)
         assert not app.screen.query(Button)  # the homes are keyboard lists, not forms
+
+
+async def test_a_task_that_fails_unexpectedly_ends_and_says_so(office: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.session import Session
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("qzcanary in the message")
+
+    app = make_app(office.vault)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _login(pilot, "ada", office.passwords["ada"])
+        await settle(pilot)
+        with monkeypatch.context() as m:
+            m.setattr(Session, "audit_verify", broken)
+            await pilot.press("v")
+            await pilot.pause()
+            await pilot.click("#start-verify")
+            with contextlib.suppress(WorkerFailed):
+                await settle(pilot)
+        assert isinstance(app.screen, AuditScreen) and not app.screen.task_running
+        assert "stopped on an internal error" in _text(app, "#verdict")
+        messages = [n.message for n in app._notifications]
+        assert any("internal error (RuntimeError)" in m for m in messages)
+        assert not any("qzcanary" in m for m in messages + [_text(app, "#verdict")])
+        await pilot.press("v")  # the next task starts
+        await pilot.pause()
+        await pilot.click("#start-verify")
+        await settle(pilot)
+        assert _text(app, "#verdict").startswith("The audit log verifies")
+
+
+async def test_a_one_time_password_waits_behind_hide_now_and_is_never_lost_silently(
+        office: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.session import Session
+
+    add_user = Session.add_user
+    app = make_app(office.vault)
+
+    def add_then_hide(self: Session, username: str, roles: list[str]) -> str:
+        password = add_user(self, username, roles)
+        app.call_from_thread(app.action_hide)  # f2 pressed while the user was being added
+        return password
+
+    monkeypatch.setattr(Session, "add_user", add_then_hide)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, ADMIN, office.passwords[ADMIN])
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#new-username", Input).value = "jo"
+        app.screen.query_one("#new-roles", SelectionList).select("staff")
+        await pilot.click("#confirm-add")
+        await settle(pilot)
+        assert isinstance(app.screen, HiddenScreen)  # nothing drawn over the blank screen
+        assert not app.screen_stack[-2].query(OneTimePasswordScreen) and not isinstance(
+            app.screen_stack[-2], OneTimePasswordScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OneTimePasswordScreen)  # shown once it is safe to
+        password = str(app.screen.query_one("#one-time-password", Static).render())
+        with office.vault.unlock("jo", password) as jo:
+            assert jo.must_change_password
+        await pilot.click("#done")
+        await settle(pilot)
+        # Locked while a user is added: the admin is told, without the password.
+        shown: list[str] = []
+
+        def add_then_lock(self: Session, username: str, roles: list[str]) -> str:
+            password = add_user(self, username, roles)
+            shown.append(password)
+            app.call_from_thread(app.action_lock)  # ctrl+l pressed while the user was being added
+            return password
+
+        monkeypatch.setattr(Session, "add_user", add_then_lock)
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#new-username", Input).value = "kim"
+        app.screen.query_one("#new-roles", SelectionList).select("staff")
+        await pilot.click("#confirm-add")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        # The lock cancelled the screen's worker, but its thread finishes the add: wait for it.
+        for _ in range(100):
+            said = [n.message for n in app._notifications if n.message.startswith("Added kim.")]
+            if said:
+                break
+            await pilot.pause(0.05)
+        message = said[0]
+        assert message.startswith("Added kim.") and "reset their password" in message
+        assert shown[0] not in message and shown[0] not in app.export_screenshot()
+        assert not any(isinstance(s, OneTimePasswordScreen) for s in app.screen_stack)
+
+
+async def test_an_auditor_lists_users_but_cannot_change_them(office: Built) -> None:
+    app = make_app(office.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, "ada", office.passwords["ada"])
+        await settle(pilot)
+        assert app.workspaces() == [AuditScreen]
+        app.push_screen(UsersScreen())
+        await settle(pilot)
+        assert app.screen.query_one("#users", DataTable).row_count == 3
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#new-username", Input).value = "mallory"
+        app.screen.query_one("#new-roles", SelectionList).select("admin")
+        await pilot.click("#confirm-add")
+        await settle(pilot)
+        assert [n.message for n in app._notifications][-1] == "Only an admin can manage users."
+        assert isinstance(app.screen, UsersScreen) and app.screen.query_one("#users", DataTable).row_count == 3

@@ -20,8 +20,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static, TextArea
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.screens.base import VaultScreen
 from vault import audit
 from vault.errors import VaultError
 from vault.fsutil import atomic_writer
@@ -62,7 +63,7 @@ def new_file(text: str) -> Path:
     return path
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(VaultScreen):
     """Home of auditors (and a workspace of admins): the log, newest first."""
 
     BINDINGS = [
@@ -119,9 +120,12 @@ class AuditScreen(Screen[None]):
             said = f"{exc} The filters were not changed." if filters != self.filters else str(exc)
             self.app.call_from_thread(self.show_status, said)
         else:
-            self.app.call_from_thread(self.show_page, entries, befores, filters)
+            self.app.call_from_thread(self.show_page, entries, befores, filters, get_current_worker())
 
-    def show_page(self, entries: list[Any], befores: list[int | None], filters: dict[str, str]) -> None:
+    def show_page(self, entries: list[Any], befores: list[int | None], filters: dict[str, str],
+                  worker: Worker[None]) -> None:
+        if worker.is_cancelled:  # a newer page was asked for meanwhile: it shows instead
+            return
         if not entries and len(befores) > 1:
             self.show_status("There are no older events.")
             return
@@ -168,13 +172,18 @@ class AuditScreen(Screen[None]):
 
     # --- export, verify, checkpoint: one task at a time, with a progress bar ----------------
 
-    def begin_task(self, label: str) -> bool:
+    def busy(self) -> bool:
+        """Whether a task runs (one at a time); if so, say so."""
         if self.task_running:
             self.show_status(f"{self.task_running} is still running: escape cancels it.")
+        return bool(self.task_running)
+
+    def begin_task(self, label: str, *, cancellable: bool = True) -> bool:
+        if self.busy():
             return False
         self.task_running = label
         self.query_one("#verdict", Static).update("")
-        self.query_one("#task-label", Label).update(f"{label}… (escape cancels) ")
+        self.query_one("#task-label", Label).update(f"{label}…{' (escape cancels)' if cancellable else ''} ")
         self.query_one("#task-progress", ProgressBar).update(total=None, progress=0)
         self.query_one("#task").display = True
         return True
@@ -194,6 +203,13 @@ class AuditScreen(Screen[None]):
         verdict.set_class(ok is True, "good")
         verdict.update(sentence)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A task that failed on something unexpected must not leave the screen thinking it runs."""
+        super().on_worker_state_changed(event)
+        if event.state == WorkerState.ERROR and event.worker.group == "task":
+            self.end_task(f"{self.task_running or 'That'} stopped on an internal error; "
+                          "if it was an export, no file was written.", ok=False)
+
     def action_cancel_task(self) -> None:
         if self.task_running:
             self.workers.cancel_group(self, "task")
@@ -204,24 +220,32 @@ class AuditScreen(Screen[None]):
         return lambda done, total: self.app.call_from_thread(self.task_progress, done, total)
 
     def action_export(self) -> None:
+        if self.busy():
+            return
+        filters = dict(self.filters)
+
         def chosen(answer: dict[str, str] | None) -> None:
             if answer and self.begin_task("Exporting the log"):
-                self.export(Path(answer["path"]), answer["format"])
+                self.export(Path(answer["path"]), answer["format"], filters)
 
-        self.app.push_screen(ExportScreen(self.filters), chosen)
+        self.app.push_screen(ExportScreen(filters), chosen)
 
     @work(thread=True, exclusive=True, group="task", exit_on_error=False, description="Exporting the log")
-    def export(self, path: Path, fmt: str) -> None:
+    def export(self, path: Path, fmt: str, filters: dict[str, str]) -> None:
         worker = get_current_worker()
         session = _vault_app(self).session
         try:
             if session is None:
                 raise VaultError("The vault is locked.")
-            with atomic_writer(path) as fh:
+            with atomic_writer(path, new=True) as fh:
                 count, cp = session.audit_export(fh, fmt, progress=self._report(),
-                                                 cancelled=lambda: worker.is_cancelled, **self.filters)
+                                                 cancelled=lambda: worker.is_cancelled, **filters)
         except VaultError as exc:
             self.app.call_from_thread(self.end_task, f"{exc} No file was written.", ok=False)
+            return
+        except FileExistsError:
+            self.app.call_from_thread(self.end_task, f"{path} appeared meanwhile; it was left as it was "
+                                                     "and nothing was written.", ok=False)
             return
         except OSError as exc:
             self.app.call_from_thread(self.end_task, f"{path} could not be written ({exc.strerror}).", ok=False)
@@ -231,6 +255,9 @@ class AuditScreen(Screen[None]):
                            f"(head {cp.head.hex()[:16]}…). The export is itself in the log.", ok=True)
 
     def action_verify(self) -> None:
+        if self.busy():
+            return
+
         def chosen(paths: list[str] | None) -> None:
             if paths is not None and self.begin_task("Verifying the log"):
                 self.verify([Path(p).expanduser() for p in paths])
@@ -252,8 +279,11 @@ class AuditScreen(Screen[None]):
         self.app.call_from_thread(self.end_task, verdict(result, kept), ok=result.ok)
 
     def action_checkpoint(self) -> None:
+        if self.busy():
+            return
+
         def chosen(answer: dict[str, str] | None) -> None:
-            if answer and self.begin_task("Saving a checkpoint"):
+            if answer and self.begin_task("Saving a checkpoint", cancellable=False):
                 self.save_checkpoint(Path(answer["path"]))
 
         self.app.push_screen(CheckpointScreen(), chosen)
@@ -265,10 +295,13 @@ class AuditScreen(Screen[None]):
             if session is None:
                 raise VaultError("The vault is locked.")
             cp = session.audit_checkpoint()
-            with atomic_writer(path) as fh:
+            with atomic_writer(path, new=True) as fh:
                 fh.write(cp.to_json() + "\n")
         except VaultError as exc:
             self.app.call_from_thread(self.end_task, str(exc), ok=False)
+            return
+        except FileExistsError:
+            self.app.call_from_thread(self.end_task, f"{path} appeared meanwhile; it was left as it was.", ok=False)
             return
         except OSError as exc:
             self.app.call_from_thread(self.end_task, f"{path} could not be written ({exc.strerror}).", ok=False)

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
+from tui.screens.base import VaultScreen
 from tui.screens.records import URGENT_STYLE
 from vault import retention
 from vault.case_text import render_case
@@ -42,7 +43,7 @@ def _urgency(value: str) -> Text:
     return Text(value.replace("_", " "), style=URGENT_STYLE.get(value, ""))
 
 
-class OfficerScreen(Screen[None]):
+class OfficerScreen(VaultScreen):
     """Home of the safeguarding team: referrals waiting, then the cases."""
 
     BINDINGS = [
@@ -163,7 +164,7 @@ class OfficerScreen(Screen[None]):
         self.action_show()
 
 
-class CaseScreen(Screen[None]):
+class CaseScreen(VaultScreen):
     """One case: its log and its records' chronology, and what an officer does with it."""
 
     BINDINGS = [

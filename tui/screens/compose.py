@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static, TextArea
 
+from tui.screens.base import VaultScreen
 from tui.widgets.guidance_panel import GuidancePanel
 from vault import contacts, record_schema
 from vault.errors import VaultError
@@ -115,7 +116,7 @@ class ConfirmSubmitScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class ComposeScreen(Screen[None]):
+class ComposeScreen(VaultScreen):
     """The guided form, with the guidance panel beside it."""
 
     BINDINGS = [
@@ -244,7 +245,7 @@ class ComposeScreen(Screen[None]):
         self.app.pop_screen()
 
 
-class WhoNeedsToKnowScreen(Screen[None]):
+class WhoNeedsToKnowScreen(VaultScreen):
     """After submitting: share only with those who need to know."""
 
     BINDINGS = [Binding("escape", "done", "Done", id="share-done")]

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from tui.screens.base import VaultModal
 from vault import contacts
 from vault.errors import VaultError
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from tui.app import VaultApp
 
 
-class ContactsScreen(ModalScreen[None]):
+class ContactsScreen(VaultModal):
     """Who to call."""
 
     BINDINGS = [

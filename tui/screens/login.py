@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
 
+from tui.screens.base import VaultScreen
 from vault.errors import TooManyAttempts, VaultError
 
 if TYPE_CHECKING:
     from tui.app import VaultApp
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(VaultScreen):
     """Who are you? Nothing of the vault is shown until the password opens it."""
 
     def __init__(self, username: str = "", status: str = "") -> None:

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from tui.screens.base import VaultScreen
 from vault.errors import VaultError
 
 if TYPE_CHECKING:
     from tui.app import VaultApp
 
 
-class ChangePasswordScreen(Screen[None]):
+class ChangePasswordScreen(VaultScreen):
     """New password twice; the one-time password typed at login is used once, then dropped."""
 
     def __init__(self, one_time: str) -> None:

@@ -12,9 +12,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
+from tui.screens.base import VaultScreen
 from vault import record_schema
 from vault.errors import VaultError
 from vault.record_text import describe_event, local_time, render_text
@@ -32,7 +33,7 @@ def history_text(entries: list[Any]) -> str:
     return "\n".join(lines)
 
 
-class RecordScreen(Screen[None]):
+class RecordScreen(VaultScreen):
     """A record you may read."""
 
     BINDINGS = [

@@ -13,9 +13,9 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from tui.screens.base import VaultScreen
 from tui.screens.filters import FiltersScreen, describe
 from vault.errors import VaultError
 from vault.record_text import local_time
@@ -37,7 +37,7 @@ def row_of(record: Any) -> tuple[Text, ...]:
             Text(local_time(record.submitted_at)[:10]))
 
 
-class RecordsScreen(Screen[None]):
+class RecordsScreen(VaultScreen):
     """The records list."""
 
     BINDINGS = [

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, SelectionList, Static
 
+from tui.screens.base import VaultScreen
 from vault.errors import VaultError
 from vault.keyslots import normalize_username
 from vault.models import ROLES
@@ -37,7 +38,7 @@ def _vault_app(screen: Screen[Any]) -> VaultApp:
     return screen.app
 
 
-class UsersScreen(Screen[None]):
+class UsersScreen(VaultScreen):
     """Home of admins: who can unlock the vault, and in which roles."""
 
     BINDINGS = [
@@ -46,6 +47,10 @@ class UsersScreen(Screen[None]):
         Binding("x", "reset", "Reset password", id="reset-user"),
         Binding("r", "reload", "Reload", id="reload-users", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting_password: OneTimePasswordScreen | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -129,11 +134,12 @@ class UsersScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="act", exit_on_error=False, description="Changing a user")
     def act(self, what: str, username: str, *, roles: list[str] | None = None, recovery_code: str = "") -> None:
-        session = _vault_app(self).session
-        username = normalize_username(username)
+        app = _vault_app(self)  # kept: if the vault locks meanwhile, this screen has no app to ask
+        session = app.session
         try:
             if session is None:
                 raise VaultError("The vault is locked.")
+            username = normalize_username(username)
             if what == "add":
                 password = session.add_user(username, roles or [])
                 done = f"Added {username}."
@@ -144,11 +150,30 @@ class UsersScreen(Screen[None]):
                 session.disable_user(username)
                 password, done = "", f"Disabled {username}: they can no longer unlock the vault."
         except VaultError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            app.call_from_thread(app.notify, str(exc), severity="error")
             return
         if password:
-            self.app.call_from_thread(self.app.push_screen, OneTimePasswordScreen(username, password))
-        self.app.call_from_thread(self.load, done)
+            app.call_from_thread(self.give_password, app, username, password, done)
+        else:
+            app.call_from_thread(self.load, done)
+
+    def give_password(self, app: VaultApp, username: str, password: str, done: str) -> None:
+        """Show a one-time password once: now if this screen is in front, else when it is again
+        (after "hide now", say); never if the vault locked meanwhile, which the admin is told."""
+        if self not in app.screen_stack:  # (popped at once by a lock; detached only later)
+            app.notify(f"{done} This screen closed (a lock, or another workspace) before their one-time "
+                       "password was shown: reset their password (x) to give them one.", severity="warning",
+                       timeout=30)
+            return
+        self.waiting_password = OneTimePasswordScreen(username, password)
+        if app.screen is self:
+            self.on_screen_resume()
+        self.load(done)
+
+    def on_screen_resume(self) -> None:
+        if self.waiting_password is not None:
+            dialog, self.waiting_password = self.waiting_password, None
+            self.app.push_screen(dialog)
 
 
 class AddUserScreen(ModalScreen[tuple[str, list[str]] | None]):

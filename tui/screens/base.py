@@ -1,0 +1,36 @@
+"""What every screen that runs workers shares: a worker that fails on something unexpected says
+so in one sentence.
+
+Textual tells only the worker's own screen when its state changes (the message does not bubble
+to the app), so each screen passes failures on; the sentence names the error's type, never its
+text, which could hold record content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
+
+
+def report_failure(screen_or_app: Any, worker: Worker[Any]) -> None:
+    """Notify, in one sentence, that ``worker`` failed (VaultErrors are shown by their screens)."""
+    if worker.state == WorkerState.ERROR:
+        screen_or_app.app.notify(
+            f"That did not work: an internal error ({type(worker.error).__name__}). "
+            "Nothing was changed that was not already saved.", severity="error")
+
+
+class VaultScreen(Screen[None]):
+    """A full screen of the vault's UI."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_failure(self, event.worker)
+
+
+class VaultModal(ModalScreen[None]):
+    """A dialog of the vault's UI that runs workers."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_failure(self, event.worker)
