@@ -111,6 +111,18 @@ async def _start_export(pilot, path: Path, fmt: str = "jsonl") -> None:  # type:
     await pilot.pause()
 
 
+async def _verify(pilot, *files: Path) -> str:  # type: ignore[no-untyped-def]
+    """Verify from the auditor's screen against ``files``; the verdict."""
+    await pilot.press("v")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, VerifyScreen)
+    pilot.app.screen.query_one("#checkpoint-files", TextArea).load_text("\n".join(map(str, files)))
+    await pilot.click("#start-verify")
+    with contextlib.suppress(WorkerFailed):
+        await settle(pilot)
+    return _text(pilot.app, "#verdict")
+
+
 async def test_export_verify_and_checkpoints_from_the_auditor_screen(office: Built, tmp_path: Path) -> None:
     with office.unlock("ada") as ada:
         by_sam = len(ada.audit_page(limit=500, actor="sam"))
@@ -145,23 +157,12 @@ async def test_export_verify_and_checkpoints_from_the_auditor_screen(office: Bui
         assert isinstance(app.screen, ExportScreen) and "already exists" in _text(app, "#export-status")
         await pilot.press("escape")
         # Verify against the kept checkpoint and the export's own.
-        await pilot.press("v")
-        await pilot.pause()
-        assert isinstance(app.screen, VerifyScreen)
-        app.screen.query_one("#checkpoint-files", TextArea).load_text(f"{tmp_path / 'kept.json'}\n")
-        await pilot.click("#start-verify")
-        await settle(pilot)
-        verdict = _text(app, "#verdict")
+        verdict = await _verify(pilot, tmp_path / "kept.json")
         assert verdict.startswith("The audit log verifies") and "extends all 1 checkpoints" in verdict
         assert f"event {kept.seq:,}" in verdict
         # A checkpoint of another log: one sentence.
         (tmp_path / "foreign.json").write_text(json.dumps({"vault_id": "other", "seq": 1, "head": "00" * 32}))
-        await pilot.press("v")
-        await pilot.pause()
-        app.screen.query_one("#checkpoint-files", TextArea).load_text(str(tmp_path / "foreign.json"))
-        await pilot.click("#start-verify")
-        await settle(pilot)
-        assert _text(app, "#verdict") == "The checkpoint belongs to another vault."
+        assert await _verify(pilot, tmp_path / "foreign.json") == "The checkpoint belongs to another vault."
     # An insider edits an event: the screen names the first bad one.
     with office.unlock(ADMIN) as admin, admin.engine.begin() as c:
         c.exec_driver_sql("DROP TRIGGER audit_events_no_update")
@@ -170,11 +171,7 @@ async def test_export_verify_and_checkpoints_from_the_auditor_screen(office: Bui
     async with app.run_test(size=(140, 40)) as pilot:
         await _login(pilot, "ada", office.passwords["ada"])
         await settle(pilot)
-        await pilot.press("v")
-        await pilot.pause()
-        await pilot.click("#start-verify")
-        await settle(pilot)
-        verdict = _text(app, "#verdict")
+        verdict = await _verify(pilot)
         assert "does not verify" in verdict and verdict.endswith("The first bad event is 5.")
         assert app.screen.query_one("#verdict").has_class("error")
 
@@ -197,11 +194,7 @@ async def test_staff_reach_no_audit_or_users_screen(office: Built, tmp_path: Pat
         await settle(pilot)
         assert _text(app, "#verdict").startswith("Only an auditor or an admin can export the audit log.")
         assert not (tmp_path / "out.jsonl").exists() and list(tmp_path.iterdir()) == [office.directory]
-        await pilot.press("v")
-        await pilot.pause()
-        await pilot.click("#start-verify")
-        await settle(pilot)
-        assert _text(app, "#verdict") == "Only an auditor or an admin can verify the audit log."
+        assert await _verify(pilot) == "Only an auditor or an admin can verify the audit log."
         app.pop_screen()
         app.push_screen(UsersScreen())
         await settle(pilot)
@@ -321,21 +314,13 @@ async def test_a_task_that_fails_unexpectedly_ends_and_says_so(office: Built, mo
         await settle(pilot)
         with monkeypatch.context() as m:
             m.setattr(Session, "audit_verify", broken)
-            await pilot.press("v")
-            await pilot.pause()
-            await pilot.click("#start-verify")
-            with contextlib.suppress(WorkerFailed):
-                await settle(pilot)
+            await _verify(pilot)
         assert isinstance(app.screen, AuditScreen) and not app.screen.task_running
         assert "stopped on an internal error" in _text(app, "#verdict")
         messages = [n.message for n in app._notifications]
         assert any("internal error (RuntimeError)" in m for m in messages)
         assert not any("qzcanary" in m for m in messages + [_text(app, "#verdict")])
-        await pilot.press("v")  # the next task starts
-        await pilot.pause()
-        await pilot.click("#start-verify")
-        await settle(pilot)
-        assert _text(app, "#verdict").startswith("The audit log verifies")
+        assert (await _verify(pilot)).startswith("The audit log verifies")  # the next task starts
 
 
 async def test_a_one_time_password_waits_behind_hide_now_and_is_never_lost_silently(

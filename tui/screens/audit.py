@@ -18,11 +18,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.screens.base import VaultScreen
+from tui.screens.base import Dialog, VaultScreen
 from vault import audit
 from vault.errors import VaultError
 from vault.fsutil import atomic_writer
@@ -322,10 +322,8 @@ def verdict(result: audit.VerifyResult, kept: list[audit.Checkpoint]) -> str:
             f"of {newest.at or 'an unknown time'}, has {result.head_seq - newest.seq:,} events after it.")
 
 
-class LogFiltersScreen(ModalScreen[dict[str, str] | None]):
+class LogFiltersScreen(Dialog[dict[str, str] | None]):
     """Filter the log by actor, action, record and time; returns the filters (empty: none)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="log-filters-cancel")]
 
     def __init__(self, current: dict[str, str]) -> None:
         super().__init__()
@@ -351,15 +349,10 @@ class LogFiltersScreen(ModalScreen[dict[str, str] | None]):
     def clear(self) -> None:
         self.dismiss({})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class ExportScreen(ModalScreen[dict[str, str] | None]):
+class ExportScreen(Dialog[dict[str, str] | None]):
     """Where to export, and in which format; the filters in force apply."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export-cancel")]
 
     def __init__(self, filters: dict[str, str]) -> None:
         super().__init__()
@@ -397,15 +390,10 @@ class ExportScreen(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss({"path": str(path), "format": str(self.query_one("#export-format", Select).value)})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class CheckpointScreen(ModalScreen[dict[str, str] | None]):
+class CheckpointScreen(Dialog[dict[str, str] | None]):
     """Where to keep a checkpoint (the log's length and head hash, now)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="checkpoint-cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="checkpoint-box", classes="dialog"):
@@ -430,15 +418,10 @@ class CheckpointScreen(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss({"path": str(path)})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class VerifyScreen(ModalScreen[list[str] | None]):
+class VerifyScreen(Dialog[list[str] | None]):
     """Verify the chain and every signature, and that the log extends the checkpoints named."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="verify-cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="verify-box", classes="dialog"):
@@ -458,6 +441,3 @@ class VerifyScreen(ModalScreen[list[str] | None]):
         text = self.query_one("#checkpoint-files", TextArea).text
         self.dismiss([line.strip() for line in text.splitlines() if line.strip()])
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

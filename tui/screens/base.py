@@ -1,5 +1,5 @@
-"""What every screen that runs workers shares: a worker that fails on something unexpected says
-so in one sentence.
+"""What the screens share: a worker that fails on something unexpected says so in one sentence;
+a dialog closes without an answer on escape or its Cancel button.
 
 Textual tells only the worker's own screen when its state changes (the message does not bubble
 to the app), so each screen passes failures on; the sentence names the error's type, never its
@@ -8,10 +8,15 @@ text, which could hold record content.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from textual import on
+from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Button
 from textual.worker import Worker, WorkerState
+
+_Answer = TypeVar("_Answer")
 
 
 def report_failure(screen_or_app: Any, worker: Worker[Any]) -> None:
@@ -34,3 +39,13 @@ class VaultModal(ModalScreen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_failure(self, event.worker)
+
+
+class Dialog(ModalScreen[_Answer]):
+    """A dialog whose escape key and Cancel button (id ``cancel``) close it with no answer."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog-cancel")]
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
-from tui.screens.base import VaultScreen
+from tui.screens.base import Dialog, VaultScreen
 from tui.screens.records import URGENT_STYLE
 from vault import retention
 from vault.case_text import render_case
@@ -282,10 +282,8 @@ class CaseScreen(VaultScreen):
         self.app.call_from_thread(self.load)
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(Dialog[str | None]):
     """One line asked for (a record to link, an officer to assign)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt-cancel")]
 
     def __init__(self, title: str, placeholder: str) -> None:
         super().__init__()
@@ -308,9 +306,6 @@ class PromptScreen(ModalScreen[str | None]):
     def ok(self) -> None:
         self.dismiss(self.query_one("#prompt-value", Input).value.strip() or None)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class DecideScreen(ModalScreen[dict[str, str] | None]):

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, SelectionList, Static
 
-from tui.screens.base import VaultScreen
+from tui.screens.base import Dialog, VaultScreen
 from vault.errors import VaultError
 from vault.keyslots import normalize_username
 from vault.models import ROLES
@@ -176,10 +176,8 @@ class UsersScreen(VaultScreen):
             self.app.push_screen(dialog)
 
 
-class AddUserScreen(ModalScreen[tuple[str, list[str]] | None]):
+class AddUserScreen(Dialog[tuple[str, list[str]] | None]):
     """A new user's name and roles."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="add-user-cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-user-box", classes="dialog"):
@@ -202,15 +200,10 @@ class AddUserScreen(ModalScreen[tuple[str, list[str]] | None]):
             return
         self.dismiss((username, roles))
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class ConfirmUserScreen(ModalScreen[bool | None]):
+class ConfirmUserScreen(Dialog[bool | None]):
     """Disabling a user, confirmed."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="disable-cancel")]
 
     def __init__(self, username: str) -> None:
         super().__init__()
@@ -232,15 +225,10 @@ class ConfirmUserScreen(ModalScreen[bool | None]):
     def confirm(self) -> None:
         self.dismiss(True)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class ResetUserScreen(ModalScreen[str | None]):
+class ResetUserScreen(Dialog[str | None]):
     """A forgotten password: the recovery code as well as an admin."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="reset-cancel")]
 
     def __init__(self, username: str) -> None:
         super().__init__()
@@ -266,9 +254,6 @@ class ResetUserScreen(ModalScreen[str | None]):
         if code:
             self.dismiss(code)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class OneTimePasswordScreen(ModalScreen[None]):
