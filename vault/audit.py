@@ -41,7 +41,8 @@ ENCODING_TAG: Final = b"IVAUDIT1"
 _NONE: Final = b"\xff\xff\xff\xff"
 
 USER_KEY_ACTIONS: Final = frozenset({"vault.created", "user.added"})
-ADMIN_ONLY_ACTIONS: Final = frozenset({"user.added", "user.disabled", "user.access_reset"})
+ADMIN_ONLY_ACTIONS: Final = frozenset({"user.added", "user.disabled", "user.access_reset", "vault.backup",
+                                       "vault.restored"})
 
 _t = table(AuditEvent)
 _SELECT_COLUMNS: Final = (

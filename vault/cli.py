@@ -210,6 +210,15 @@ def _progress(label: str) -> Callable[[int, int], None]:
     return report
 
 
+def _progress_bytes(label: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        print(f"\r{label} {done // 1_048_576:,} of {total // 1_048_576:,} MiB", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+    return report
+
+
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from vault.fsutil import atomic_writer
 
@@ -362,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     from vault import cli_cases
 
     cli_cases.add_commands(sub, common, command)
+
+    from vault import cli_backup
+
+    cli_backup.add_commands(sub, common, command)
 
     from vault import cli_guidance
 

@@ -51,6 +51,11 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def sha256_hasher() -> hashlib._Hash:
+    """SHA-256 over data given in parts (``update``, then ``hexdigest``), e.g. a large file."""
+    return hashlib.sha256()
+
+
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, hashlib.sha256).digest()
 

@@ -66,6 +66,11 @@ def _link_new(tmp: Path, path: Path) -> None:
     tmp.unlink()
 
 
+def atomic_binary_writer(path: Path, *, new: bool = False) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """:func:`atomic_writer` for bytes."""
+    return _atomic(path, binary=True, new=new)
+
+
 @contextlib.contextmanager
 def _atomic(path: Path, *, binary: bool, new: bool = False) -> Iterator[IO[Any]]:
     """Temp file in the same directory (0600), fsync, rename over (or, if ``new``, hard-link

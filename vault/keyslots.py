@@ -15,6 +15,12 @@ directory) with mode 0600. It holds:
 * ``failures``: failed-unlock counters per slot id, for the backoff and for the
   audit log. These are unauthenticated on purpose: they only slow down guessing
   through the application; offline guessing is what Argon2id is for.
+* ``db_key`` (only in a restored backup, and after a rekey): the database key
+  now in use, identified by a hash of it, and sealed with HPKE to each slot
+  owner's public key and to the recovery key. A slot still holds the key it was
+  made with; when that is not the one now in use, the sealed copy, opened with
+  the slot's own HPKE private key, gives the one that is. So a backup can be
+  under a fresh database key without anyone's password being needed to make it.
 * ``checksum``: SHA-256 over the rest, so that accidental damage (a truncated
   or bit-flipped file) is reported as damage rather than as a wrong password.
   It is not a security control: anyone able to edit the file can recompute it.
@@ -31,7 +37,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -103,6 +109,16 @@ def new_one_time_password() -> str:
     """An 80-bit one-time password in groups of four (lower case, no look-alikes)."""
     text = base64.b32encode(crypto.random_bytes(10)).decode("ascii").lower()
     return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def key_id(db_key: bytes) -> str:
+    """A name for a database key that reveals nothing of it (a hash of 256 random bits)."""
+    return crypto.sha256(b"incident-vault/db-key-id/v1|" + db_key).hex()[:32]
+
+
+def sealed_key_info(vault_id: str, slot_id: str, kid: str) -> bytes:
+    """The HPKE context of a database key sealed to one slot's owner."""
+    return f"incident-vault/db-key/v1|{vault_id}|{slot_id}|{kid}".encode()
 
 
 def backoff_delay(failures: int) -> float:
@@ -225,6 +241,12 @@ class Keyring:
                 raise DamagedVault(f"vault.keys is damaged: {field} is missing.")
         if doc["hpke_suite"] not in crypto.HPKE_SUITES:
             raise DamagedVault("vault.keys names an unknown HPKE suite.")
+        current = doc.get("db_key")
+        if current is not None and not (
+                isinstance(current, dict) and isinstance(current.get("id"), str)
+                and isinstance(current.get("sealed"), dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in current["sealed"].items())):
+            raise DamagedVault("vault.keys is damaged: the sealed database key is malformed.")
         for entry in doc["failures"].values():
             if not _valid_failure_entry(entry):
                 raise DamagedVault("vault.keys is damaged: a failed-unlock counter is malformed.")
@@ -264,11 +286,40 @@ class Keyring:
             os.close(fd)
 
     def _write(self, doc: dict[str, Any]) -> None:
-        body = dict(doc)
-        body.pop("checksum", None)
-        body["checksum"] = crypto.sha256(_canonical(body)).hex()
-        ordered = {"format": FORMAT, **{k: v for k, v in body.items() if k != "format"}}
-        atomic_write(self.path, json.dumps(ordered, indent=2).encode("ascii") + b"\n")
+        atomic_write(self.path, serialize(doc))
+
+    def for_database_key(self, db_key: bytes, owners: dict[str, bytes], recovery_public: bytes) -> bytes:
+        """This keys file as it must be beside a copy of the database under ``db_key``: the same
+        slots, with ``db_key`` sealed to each user's public key (``owners``: username → HPKE public
+        key) and to the recovery key. Returns the file's bytes; ``vault.keys`` is not changed."""
+        doc = self.load()
+        kid = key_id(db_key)
+        sealed = {"recovery": _b64(crypto.hpke_seal(doc["hpke_suite"], recovery_public, db_key,
+                                                    sealed_key_info(doc["vault_id"], "recovery", kid)))}
+        for username, public in owners.items():
+            slot_id = self.lookup(doc, username)
+            if slot_id in doc["slots"]:
+                sealed[slot_id] = _b64(crypto.hpke_seal(doc["hpke_suite"], public, db_key,
+                                                        sealed_key_info(doc["vault_id"], slot_id, kid)))
+        doc["db_key"] = {"id": kid, "sealed": sealed}
+        return serialize(doc)
+
+    def _database_key(self, doc: dict[str, Any], slot_id: str, own_key: bytes, hpke_private: bytes) -> bytes:
+        """The database key now in use, for a slot that holds ``own_key`` (see ``db_key``)."""
+        current = doc.get("db_key")
+        if current is None or key_id(own_key) == current["id"]:
+            return own_key
+        sealed = current["sealed"].get(slot_id)
+        if sealed is None:
+            raise DamagedVault("This slot was not given the database key now in use; ask an admin to reset it.")
+        try:
+            db_key = crypto.hpke_open(doc["hpke_suite"], hpke_private, _unb64(sealed),
+                                      sealed_key_info(doc["vault_id"], slot_id, current["id"]))
+        except crypto.AuthenticationFailed:
+            raise DamagedVault("vault.keys is damaged: the sealed database key does not open.") from None
+        if key_id(db_key) != current["id"]:
+            raise DamagedVault("vault.keys is damaged: the sealed database key is not the one named.")
+        return db_key
 
     def create(self, vault_id: str, hpke_suite: str, recovery_code: str, recovery: RecoverySecrets,
                first_slot: tuple[str, str, SlotSecrets]) -> None:
@@ -371,7 +422,9 @@ class Keyring:
             raise WrongPassword("The username or password is wrong.") from None
         if doc["failures"].get(slot_id, {}).get("consecutive"):
             self._reset_consecutive(slot_id)
-        return _slot_from(plain), bool(slot["must_change"])
+        opened = _slot_from(plain)
+        opened = replace(opened, db_key=self._database_key(doc, slot_id, opened.db_key, opened.hpke_private))
+        return opened, bool(slot["must_change"])
 
     def open_recovery(self, code: str) -> RecoverySecrets:
         """Open the recovery slot; raise :class:`WrongRecoveryCode` if the code is wrong."""
@@ -383,7 +436,8 @@ class Keyring:
         except crypto.AuthenticationFailed:
             self._record_failure("recovery")
             raise WrongRecoveryCode("The recovery code is wrong.") from None
-        return _recovery_from(plain)
+        opened = _recovery_from(plain)
+        return replace(opened, db_key=self._database_key(doc, "recovery", opened.db_key, opened.hpke_private))
 
     def _check_backoff(self, doc: dict[str, Any], slot_id: str) -> None:
         entry = doc["failures"].get(slot_id)
@@ -458,6 +512,15 @@ class Keyring:
                 if not entry["unlogged"] and not entry.get("consecutive"):
                     del doc["failures"][count.lookup]
             self._write(doc)
+
+
+def serialize(doc: dict[str, Any]) -> bytes:
+    """A keys document as the file holds it, its checksum computed anew."""
+    body = dict(doc)
+    body.pop("checksum", None)
+    body["checksum"] = crypto.sha256(_canonical(body)).hex()
+    ordered = {"format": FORMAT, **{k: v for k, v in body.items() if k != "format"}}
+    return json.dumps(ordered, indent=2).encode("ascii") + b"\n"
 
 
 def _valid_failure_entry(entry: Any) -> bool:

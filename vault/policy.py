@@ -33,6 +33,8 @@ RULES: Final[dict[str, frozenset[str]]] = {
     "audit.export": frozenset({ADMIN, AUDITOR}),
     "audit.verify": frozenset({ADMIN, AUDITOR}),
     "audit.checkpoint": frozenset({ADMIN, AUDITOR}),
+    "vault.backup": frozenset({ADMIN}),
+    "vault.restore": frozenset({ADMIN}),
 }
 
 _REFUSALS: Final = {
@@ -47,6 +49,8 @@ _REFUSALS: Final = {
     "audit.export": "Only an auditor or an admin can export the audit log.",
     "audit.verify": "Only an auditor or an admin can verify the audit log.",
     "audit.checkpoint": "Only an auditor or an admin can take an audit checkpoint.",
+    "vault.backup": "Only an admin can back up the vault.",
+    "vault.restore": "Only an admin can restore a backup; nothing was restored.",
 }
 
 

@@ -525,6 +525,13 @@ class Session:
 
         return retention.destroy(self, ref, password=password)
 
+    # --- backup (vault/backup.py) ---------------------------------------------------
+
+    def backup(self, out: Path, *, progress: Callable[[int, int], None] | None = None) -> Any:
+        from vault import backup
+
+        return backup.backup(self, out, progress=progress)
+
     # --- audit -------------------------------------------------------------------
 
     def audit_checkpoint(self) -> audit.Checkpoint:

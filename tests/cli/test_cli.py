@@ -186,3 +186,26 @@ def test_the_ui_lock_delay_comes_from_the_environment(monkeypatch: pytest.Monkey
         monkeypatch.setenv("INCIDENT_VAULT_LOCK_AFTER", bad)
         with pytest.raises(InvalidInput, match="from 1 to 60"):
             lock_after_from_env()
+
+
+def test_backup_and_restore(cli: Run, tmp_path: Path) -> None:
+    _init(cli)
+    out = tmp_path / "vault.backup"
+    made = cli("backup", str(out), "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert made.code == 0, made.err
+    assert made.out.startswith(f"Backed up to {out}") and out.stat().st_mode & 0o777 == 0o600
+    again = cli("backup", str(out), "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert "already exists" in _one_sentence(again)
+    target = tmp_path / "restored"
+    restored = cli("restore", str(out), "--vault", str(target), "--user", "alice", "--password-stdin",
+                   stdin=PW + "\n")
+    assert restored.code == 0, restored.err
+    assert "its audit log verifies" in restored.out
+    verified = cli("audit", "verify", "--vault", str(target), "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert verified.code == 0 and verified.out.startswith("The audit log verifies")
+    twice = cli("restore", str(out), "--vault", str(target), "--user", "alice", "--password-stdin", stdin=PW + "\n")
+    assert "already holds a vault" in _one_sentence(twice)
+    (tmp_path / "junk").write_bytes(b"\x00" * 100)
+    junk = cli("restore", str(tmp_path / "junk"), "--vault", str(tmp_path / "r2"), "--user", "alice",
+               "--password-stdin", stdin=PW + "\n")
+    assert "is not an incident-vault backup" in _one_sentence(junk) and not (tmp_path / "r2").exists()

@@ -1,0 +1,40 @@
+"""The ``incident-vault backup OUT`` and ``restore IN`` commands (SPEC §8, §9)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vault import backup
+from vault.cli import Parser, Secrets, _progress_bytes, _user, argon2_from_env, out, unlock
+from vault.cli_records import Command
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    with unlock(args, Secrets(args.password_stdin)) as session:
+        progress = _progress_bytes("Backed up") if sys.stderr.isatty() else None
+        made = session.backup(Path(args.out), progress=progress)
+    out(f"Backed up to {args.out}: an encrypted copy under a fresh database key, up to audit event "
+        f"{made.head_seq} (the backup itself). Keep it as carefully as the vault; it opens with the same "
+        "passwords and recovery code as the vault did today.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    username = _user(args)
+    password = Secrets(args.password_stdin).ask(f"Password for {username} (an admin in the backup)")
+    from vault.session import Vault
+
+    restored = backup.restore(Vault(args.vault, argon2=argon2_from_env()), Path(args.backup), username, password)
+    out(f"Restored the backup of {restored.created_at} into {args.vault}: its audit log "
+        f"verifies up to event {restored.head_seq}, and the restore is logged after it.")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[Parser], common: argparse.ArgumentParser, command: Command) -> None:
+    p = command(sub, "backup", "write an encrypted backup of the vault to a new file (admins)", cmd_backup)
+    p.add_argument("out", metavar="OUT", help="the backup file to create (never over an existing one)")
+    p = command(sub, "restore", "restore a backup into an empty directory (--vault DIR), checked with an "
+                "admin's password", cmd_restore)
+    p.add_argument("backup", metavar="IN", help="the backup file")
