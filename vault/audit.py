@@ -42,7 +42,7 @@ _NONE: Final = b"\xff\xff\xff\xff"
 
 USER_KEY_ACTIONS: Final = frozenset({"vault.created", "user.added"})
 ADMIN_ONLY_ACTIONS: Final = frozenset({"user.added", "user.disabled", "user.access_reset", "vault.backup",
-                                       "vault.restored"})
+                                       "vault.restored", "vault.rekey"})
 
 _t = table(AuditEvent)
 _SELECT_COLUMNS: Final = (

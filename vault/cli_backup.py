@@ -1,4 +1,4 @@
-"""The ``incident-vault backup OUT`` and ``restore IN`` commands (SPEC §8, §9)."""
+"""The ``incident-vault backup OUT``, ``restore IN`` and ``rekey`` commands (SPEC §8, §9)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,26 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    from vault import rekey
+    from vault.cli import _vault
+
+    username = _user(args)
+    password = Secrets(args.password_stdin).ask(f"Password for {username}")
+    done = rekey.rekey(_vault(args), username, password)
+    out(f"The database has a new key, sealed to the {done.users} active users and the recovery key. "
+        "A disabled user's copy of vault.keys no longer opens it; backups made before still open with the old key.")
+    for name in done.leftovers:
+        out(f"{name} is a copy kept before a software update, still under an old key: delete it once the vault "
+            "works.")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[Parser], common: argparse.ArgumentParser, command: Command) -> None:
     p = command(sub, "backup", "write an encrypted backup of the vault to a new file (admins)", cmd_backup)
     p.add_argument("out", metavar="OUT", help="the backup file to create (never over an existing one)")
     p = command(sub, "restore", "restore a backup into an empty directory (--vault DIR), checked with an "
                 "admin's password", cmd_restore)
     p.add_argument("backup", metavar="IN", help="the backup file")
+    command(sub, "rekey", "give the database a new key, e.g. after someone with access left under suspicion "
+            "(admins; no one else may have the vault open)", cmd_rekey)

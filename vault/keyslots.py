@@ -241,12 +241,13 @@ class Keyring:
                 raise DamagedVault(f"vault.keys is damaged: {field} is missing.")
         if doc["hpke_suite"] not in crypto.HPKE_SUITES:
             raise DamagedVault("vault.keys names an unknown HPKE suite.")
-        current = doc.get("db_key")
-        if current is not None and not (
-                isinstance(current, dict) and isinstance(current.get("id"), str)
-                and isinstance(current.get("sealed"), dict)
-                and all(isinstance(k, str) and isinstance(v, str) for k, v in current["sealed"].items())):
-            raise DamagedVault("vault.keys is damaged: the sealed database key is malformed.")
+        for field in ("db_key", "pending_db_key"):
+            entry = doc.get(field)
+            if entry is not None and not (
+                    isinstance(entry, dict) and isinstance(entry.get("id"), str)
+                    and isinstance(entry.get("sealed"), dict)
+                    and all(isinstance(k, str) and isinstance(v, str) for k, v in entry["sealed"].items())):
+                raise DamagedVault("vault.keys is damaged: the sealed database key is malformed.")
         for entry in doc["failures"].values():
             if not _valid_failure_entry(entry):
                 raise DamagedVault("vault.keys is damaged: a failed-unlock counter is malformed.")
@@ -288,11 +289,10 @@ class Keyring:
     def _write(self, doc: dict[str, Any]) -> None:
         atomic_write(self.path, serialize(doc))
 
-    def for_database_key(self, db_key: bytes, owners: dict[str, bytes], recovery_public: bytes) -> bytes:
-        """This keys file as it must be beside a copy of the database under ``db_key``: the same
-        slots, with ``db_key`` sealed to each user's public key (``owners``: username → HPKE public
-        key) and to the recovery key. Returns the file's bytes; ``vault.keys`` is not changed."""
-        doc = self.load()
+    def _sealed(self, doc: dict[str, Any], db_key: bytes, owners: dict[str, bytes],
+                recovery_public: bytes) -> dict[str, Any]:
+        """``db_key`` sealed to the recovery key and to each owner (username → HPKE public key)
+        who has a slot, each copy bound to the vault, the slot and the key's id."""
         kid = key_id(db_key)
         sealed = {"recovery": _b64(crypto.hpke_seal(doc["hpke_suite"], recovery_public, db_key,
                                                     sealed_key_info(doc["vault_id"], "recovery", kid)))}
@@ -301,8 +301,61 @@ class Keyring:
             if slot_id in doc["slots"]:
                 sealed[slot_id] = _b64(crypto.hpke_seal(doc["hpke_suite"], public, db_key,
                                                         sealed_key_info(doc["vault_id"], slot_id, kid)))
-        doc["db_key"] = {"id": kid, "sealed": sealed}
+        return {"id": kid, "sealed": sealed}
+
+    def for_database_key(self, db_key: bytes, owners: dict[str, bytes], recovery_public: bytes) -> bytes:
+        """This keys file as it must be beside a copy of the database under ``db_key``: the same
+        slots, with ``db_key`` sealed to each user and to the recovery key (see :meth:`_sealed`).
+        Returns the file's bytes; ``vault.keys`` is not changed."""
+        doc = self.load()
+        doc["db_key"] = self._sealed(doc, db_key, owners, recovery_public)
+        doc.pop("pending_db_key", None)
         return serialize(doc)
+
+    def set_pending_key(self, db_key: bytes, owners: dict[str, bytes], recovery_public: bytes) -> None:
+        """Before the database is re-keyed: the new key, sealed, so that a crash after the database
+        changed but before :meth:`install_key` still leaves a key that opens it."""
+        with self._locked():
+            doc = self.load()
+            doc["pending_db_key"] = self._sealed(doc, db_key, owners, recovery_public)
+            self._write(doc)
+
+    def install_key(self, db_key: bytes, owners: dict[str, bytes], recovery_public: bytes) -> None:
+        """The database is under ``db_key`` now: it becomes the key in use, and nothing is pending."""
+        with self._locked():
+            doc = self.load()
+            doc["db_key"] = self._sealed(doc, db_key, owners, recovery_public)
+            doc.pop("pending_db_key", None)
+            self._write(doc)
+
+    def clear_pending_key(self) -> None:
+        with self._locked():
+            doc = self.load()
+            if doc.pop("pending_db_key", None) is not None:
+                self._write(doc)
+
+    def pending_key(self, username: str, hpke_private: bytes) -> bytes | None:
+        """The key of an interrupted re-keying, opened with this user's private key (or None)."""
+        doc = self.load()
+        entry = doc.get("pending_db_key")
+        slot_id = self.lookup(doc, username)
+        if entry is None or slot_id not in entry["sealed"]:
+            return None
+        try:
+            db_key = crypto.hpke_open(doc["hpke_suite"], hpke_private, _unb64(entry["sealed"][slot_id]),
+                                      sealed_key_info(doc["vault_id"], slot_id, entry["id"]))
+        except crypto.AuthenticationFailed:
+            return None
+        return db_key if key_id(db_key) == entry["id"] else None
+
+    def promote_pending_key(self, kid: str) -> None:
+        """An interrupted re-keying had finished with the database: its key becomes the one in use."""
+        with self._locked():
+            doc = self.load()
+            entry = doc.get("pending_db_key")
+            if entry is not None and entry["id"] == kid:
+                doc["db_key"] = doc.pop("pending_db_key")
+                self._write(doc)
 
     def _database_key(self, doc: dict[str, Any], slot_id: str, own_key: bytes, hpke_private: bytes) -> bytes:
         """The database key now in use, for a slot that holds ``own_key`` (see ``db_key``)."""

@@ -35,6 +35,7 @@ RULES: Final[dict[str, frozenset[str]]] = {
     "audit.checkpoint": frozenset({ADMIN, AUDITOR}),
     "vault.backup": frozenset({ADMIN}),
     "vault.restore": frozenset({ADMIN}),
+    "vault.rekey": frozenset({ADMIN}),
 }
 
 _REFUSALS: Final = {
@@ -51,6 +52,7 @@ _REFUSALS: Final = {
     "audit.checkpoint": "Only an auditor or an admin can take an audit checkpoint.",
     "vault.backup": "Only an admin can back up the vault.",
     "vault.restore": "Only an admin can restore a backup; nothing was restored.",
+    "vault.rekey": "Only an admin can give the database a new key.",
 }
 
 

@@ -8,6 +8,7 @@ engine. The CLI and the TUI call a session's methods and nothing below them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ from vault.keyslots import (
     RecoverySecrets,
     SlotSecrets,
     check_new_password,
+    key_id,
     new_recovery_code,
     normalize_username,
 )
@@ -205,7 +207,7 @@ class Vault:
         except InvalidInput:
             username = "-"  # still spends the Argon2id time and counts as a failure
         secrets_, must_change = self.keyring.open_slot(username, password)
-        engine = db.open_engine(self.db_path, secrets_.db_key)
+        engine, secrets_ = self._open_database(username, secrets_)
         try:
             with db.translated():
                 migrate.upgrade(engine, self.db_path, secrets_.db_key)
@@ -215,6 +217,21 @@ class Vault:
             engine.dispose()
             raise
         return session
+
+    def _open_database(self, username: str, s: SlotSecrets) -> tuple[Engine, SlotSecrets]:
+        """An engine on ``vault.db`` with the key in use; if that fails and a re-keying was
+        interrupted after the database changed, with its new key (which then becomes the one in
+        use). The key in use is always tried first: a re-keying interrupted half way is rolled
+        back by SQLite when the database is next opened, and that must be with the old key."""
+        try:
+            return db.open_engine(self.db_path, s.db_key), s
+        except DamagedVault:
+            pending = self.keyring.pending_key(username, s.hpke_private)
+            if pending is None:
+                raise
+        engine = db.open_engine(self.db_path, pending)
+        self.keyring.promote_pending_key(key_id(pending))
+        return engine, dataclasses.replace(s, db_key=pending)
 
     def _session(self, engine: Engine, username: str, s: SlotSecrets, must_change: bool) -> Session:
         with db.read(engine) as conn:

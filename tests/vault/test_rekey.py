@@ -1,0 +1,137 @@
+"""Re-keying the database: everyone active keeps access, a disabled user's old copy of vault.keys
+no longer opens it, the recovery code still works, and an interruption at any step leaves a
+vault that opens (with the old key, or with the new one, which is then installed)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built
+from tests.security._util import assert_one_sentence
+from vault import backup, db, keyslots, rekey
+from vault.errors import AccessDenied, DamagedVault, VaultBusy
+from vault.keyslots import Keyring
+from vault.session import Vault
+
+CANARY = "qzcanary-rekey-81a0"
+
+
+@pytest.fixture
+def office(built: Built) -> Built:
+    built.add("sam", "staff")
+    built.add("bob", "staff")
+    with built.unlock("sam") as sam:
+        ref = sam.create_record({"own_words": f"{CANARY} words", "observations": "seen"})
+        sam.share_record(ref, "bob", "protect_someone")
+    return built
+
+
+def test_after_a_rekey_the_old_key_opens_nothing_and_everyone_active_reads_on(office: Built, tmp_path: Path) -> None:
+    kept = tmp_path / "bob-kept"  # bob keeps a copy of vault.keys before he is disabled
+    kept.mkdir()
+    shutil.copy(office.directory / keyslots.KEYS_NAME, kept / keyslots.KEYS_NAME)
+    with office.unlock() as admin:
+        old_key = admin.secrets.db_key
+        admin.disable_user("bob")
+    done = rekey.rekey(office.vault, ADMIN, ADMIN_PW)
+    assert done.users == 2 and done.leftovers == ()
+    # Bob's kept slot still opens, and yields a key that opens nothing now.
+    bob_secrets, _ = Keyring(kept, argon2=CHEAP).open_slot("bob", office.passwords["bob"])
+    assert bob_secrets.db_key == old_key
+    with pytest.raises(DamagedVault, match="cannot be opened with this vault's key"):
+        db.open_engine(office.vault.db_path, bob_secrets.db_key).dispose()
+    with office.unlock("sam") as sam:
+        assert sam.secrets.db_key != old_key
+        assert CANARY in sam.view_record(sam.list_records()[0].reference).content["own_words"]
+    with office.unlock() as admin:
+        assert admin.audit_verify().ok
+        steps = [e.properties.get("step") for e in admin.audit_page(limit=50, action="vault.rekey")]
+        assert steps == ["done", "begin"]
+        # The recovery code still opens the vault's keys (a reset), and new users join.
+        again = admin.reset_user("sam", office.recovery_code)
+        one_time = admin.add_user("kim", ["staff"])
+    with office.vault.unlock("sam", again) as sam, office.vault.unlock("kim", one_time) as kim:
+        assert sam.must_change_password and kim.must_change_password
+    # Twice, and a backup after it restores.
+    rekey.rekey(office.vault, ADMIN, ADMIN_PW)
+    with office.unlock() as admin:
+        admin.backup(tmp_path / "b")
+    restored = Vault(tmp_path / "restored", argon2=CHEAP, clock=office.vault.clock)
+    backup.restore(restored, tmp_path / "b", ADMIN, ADMIN_PW)
+    with restored.unlock(ADMIN, ADMIN_PW) as admin:
+        assert admin.audit_verify().ok
+
+
+def test_only_an_admin_rekeys_and_never_while_someone_has_the_vault_open(office: Built) -> None:
+    with pytest.raises(AccessDenied, match="Only an admin"):
+        rekey.rekey(office.vault, "sam", office.passwords["sam"])
+    before = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
+    with office.unlock("sam") as sam:
+        sam.list_records()  # sam's session holds a connection open
+        with pytest.raises(VaultBusy) as caught:
+            rekey.rekey(office.vault, ADMIN, ADMIN_PW)
+        assert_one_sentence(caught.value)
+        assert "Nothing was changed" in str(caught.value)
+    after = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
+    assert "pending_db_key" not in after and after.get("db_key") == before.get("db_key")
+    with office.unlock("sam") as sam:
+        assert sam.list_records()
+
+
+def test_an_interruption_after_the_database_changed_is_finished_at_the_next_unlock(
+        office: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt  # the process dies here
+
+    monkeypatch.setattr(Keyring, "install_key", crash)
+    with pytest.raises(KeyboardInterrupt):
+        rekey.rekey(office.vault, ADMIN, ADMIN_PW)
+    monkeypatch.undo()
+    doc = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
+    pending = doc["pending_db_key"]["id"]
+    assert doc.get("db_key") is None  # the slots' own (old) key is still "in use"
+    with office.unlock("sam") as sam:  # the old key fails; the pending one opens, and is installed
+        assert keyslots.key_id(sam.secrets.db_key) == pending
+        assert sam.list_records()
+    doc = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
+    assert doc["db_key"]["id"] == pending and "pending_db_key" not in doc
+    with office.unlock() as admin:
+        assert admin.audit_verify().ok
+
+
+_CHILD = """
+import sys
+from vault import crypto, rekey
+from vault.session import Vault
+print("ready", flush=True)
+rekey.rekey(Vault(sys.argv[1], argon2=crypto.Argon2Params(2, 19 * 1024, 1)), sys.argv[2], sys.argv[3])
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_rekey_killed_at_random_moments_always_leaves_a_vault_that_opens(office: Built) -> None:
+    rng = random.Random(20261121)
+    outcomes = []
+    for _ in range(12):
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(office.directory), ADMIN, ADMIN_PW],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0.0, 0.25))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        with office.unlock("sam") as sam:
+            assert CANARY in sam.view_record(sam.list_records()[0].reference).content["own_words"]
+            outcomes.append(keyslots.key_id(sam.secrets.db_key))
+        with office.unlock() as admin:
+            assert admin.audit_verify().ok
+    assert len(set(outcomes)) >= 2  # some were killed before, some after the database changed
