@@ -301,11 +301,17 @@ def _run_tui(vault: Vault, **kwargs: object) -> int:
 # --- parser -----------------------------------------------------------------------
 
 
+def one_line(text: str) -> str:
+    """``text`` safe to print on one terminal line: what a person typed may hold control
+    characters (an escape sequence, a line separator), which are shown escaped instead."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one sentence (exit 2), no usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: {message} (see --help).", file=sys.stderr)
+        print(one_line(f"{self.prog}: {message} (see --help)."), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -425,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except VaultError as exc:
-        print(f"incident-vault: {exc}", file=sys.stderr)
+        print(one_line(f"incident-vault: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("incident-vault: interrupted.", file=sys.stderr)

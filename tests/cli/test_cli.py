@@ -209,3 +209,9 @@ def test_backup_and_restore(cli: Run, tmp_path: Path) -> None:
     junk = cli("restore", str(tmp_path / "junk"), "--vault", str(tmp_path / "r2"), "--user", "alice",
                "--password-stdin", stdin=PW + "\n")
     assert "is not an incident-vault backup" in _one_sentence(junk) and not (tmp_path / "r2").exists()
+
+
+def test_control_characters_typed_are_echoed_escaped(cli: Run) -> None:
+    result = cli("record", "list", "\x1b[31mred\u2028more")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "\x1b" not in result.err and "\\x1b[31mred\\u2028more" in result.err
