@@ -2,7 +2,7 @@
 
 Usage::
 
-    python scripts/bench.py [--quick] [--json] [--events N]
+    python scripts/bench.py [--quick] [--json] [--events N] [--growth]
 
 ``--json`` prints one JSON object on stdout: a ``meta`` key (versions, CPU count,
 scale, date) and one key per figure, each
@@ -14,6 +14,12 @@ instead of 1,000,000), 10,000 listed records instead of 100,000, 2,000 searched 
 instead of 10,000 and fewer repetitions,
 so that the whole run takes under a minute on two cores; ``--events N`` sets the audit
 log's size for either scale.
+
+``--growth`` adds a ``growth`` key: how cost grows with the vault. The list page at 1,000,
+10,000 and 100,000 records; a cold search at 1,000 and 10,000; the hash-only and signed
+verifications, the export and the auditor's page at 100,000 and 1,000,000 events. Each is the
+same figure as below, with its same-run baseline at that size (a size the main run measured is
+taken from it), as ``{"<size>": {"median_s", "baseline_s", "ratio"[, "per_s"]}}``.
 
 The figures and their baselines:
 
@@ -160,7 +166,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
@@ -1253,7 +1259,7 @@ def meta(scale: Scale, events: int) -> dict[str, Any]:
     }
 
 
-def run(scale: Scale, events: int) -> dict[str, Any]:
+def run(scale: Scale, events: int, *, with_growth: bool = False) -> dict[str, Any]:
     progress = Progress()
     result: dict[str, Any] = {"meta": meta(scale, events)}
     with tempfile.TemporaryDirectory(prefix="incident-vault-bench-") as tmp:
@@ -1274,6 +1280,10 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
                 verify_signed = bench_verify_signed(session, raw, scale, events, progress)
         finally:
             session.lock()
+        measured = {"list_page_100k": record_figures["list_page_100k"], **search_figures,
+                    "audit_verify_hash": verify_hash, "audit_verify_signed": verify_signed,
+                    "audit_export_1m": export, "audit_page_1m": audit_page}
+        grown = growth(workdir, scale, events, measured, progress) if with_growth else None
     result.update({
         "kdf": kdf,
         "unlock": unlock,
@@ -1287,6 +1297,8 @@ def run(scale: Scale, events: int) -> dict[str, Any]:
         "audit_page_1m": audit_page,
         "guidance_review_5000_words": guidance_figure,
     })
+    if grown is not None:
+        result["growth"] = grown
     result["meta"]["elapsed_s"] = round(time.perf_counter() - progress.start, 1)
     return result
 
@@ -1303,7 +1315,7 @@ def table(result: dict[str, Any]) -> str:
     head = ("figure", "median", "baseline", "baseline_s", "ratio", "per_s", "target", "met")
     rows = [head]
     for name, fig in result.items():
-        if name == "meta":
+        if name in ("meta", "growth"):
             continue
         rows.append((
             name, seconds(fig["median_s"]), fig["baseline"], seconds(fig["baseline_s"]), f"{fig['ratio']:.3f}",
@@ -1323,10 +1335,79 @@ def table(result: dict[str, Any]) -> str:
                f"record_view warm {seconds(view['warm_median_s'])}",
                f"list page at offset {page['deep_offset']:,} of {page['records']:,} records "
                f"{seconds(page['deep_offset_median_s'])} (baseline {seconds(page['deep_offset_baseline_s'])})"]
+    if "growth" in result:
+        extras += growth_lines(result["growth"])
     lines += ["", *extras,
               f"{m['scale']} scale, {m['events']:,} events, {m['cpu_count']} CPUs, Python {m['python']}, "
               f"SQLCipher {m['sqlcipher']}, cryptography {m['cryptography']}, {m['date']}, {m['elapsed_s']} s"]
     return "\n".join(lines)
+
+
+# --- growth: how cost grows with the vault ------------------------------------------------------
+
+GROWTH_RECORDS = (1_000, 10_000, 100_000)  # readable records behind a list page
+GROWTH_SEARCH = (1_000, 10_000)  # records searched (100,000 would take several minutes a run)
+GROWTH_EVENTS = (100_000, 1_000_000)  # audit events behind verify, export and the auditor's page
+
+
+def brief(fig: Figure) -> dict[str, Any]:
+    """A figure's median, baseline and ratio (and rate), for the growth table."""
+    return {key: fig[key] for key in ("median_s", "baseline_s", "ratio", "per_s") if key in fig}
+
+
+def growth(workdir: Path, scale: Scale, events: int, measured: dict[str, Any], progress: Progress, *,
+           records_sizes: tuple[int, ...] = GROWTH_RECORDS, search_sizes: tuple[int, ...] = GROWTH_SEARCH,
+           events_sizes: tuple[int, ...] = GROWTH_EVENTS) -> dict[str, dict[str, dict[str, Any]]]:
+    """The figures whose cost could grow with the vault, each at every size, beside the same-run
+    baseline at that size. A size the main run already measured is taken from it."""
+    out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in (
+        "list_page", "search_cold", "audit_verify_hash", "audit_verify_signed", "audit_export", "audit_page")}
+    for n in records_sizes:
+        if n == scale.records:
+            fig = measured["list_page_100k"]
+        else:
+            folder = workdir / f"growth-list-{n}"
+            folder.mkdir()
+            fig = bench_list(folder, replace(scale, records=n, list_budget_s=min(scale.list_budget_s, 20.0)),
+                             progress)
+        out["list_page"][str(n)] = brief(fig)
+    for n in search_sizes:
+        if n == scale.search_records:
+            fig = measured["search_10k_cold"]
+        else:
+            folder = workdir / f"growth-search-{n}"
+            folder.mkdir()
+            fig = bench_search(folder, replace(scale, search_records=n, search_runs=min(scale.search_runs, 3)),
+                               progress)["search_10k_cold"]
+        out["search_cold"][str(n)] = brief(fig)
+    for n in events_sizes:
+        if n == events:
+            figs = {"audit_verify_hash": measured["audit_verify_hash"],
+                    "audit_verify_signed": measured["audit_verify_signed"],
+                    "audit_export": measured["audit_export_1m"], "audit_page": measured["audit_page_1m"]}
+        else:
+            folder = workdir / f"growth-log-{n}"
+            folder.mkdir()
+            session = build_log(folder, n, progress)
+            try:
+                with raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
+                    figs = {"audit_verify_hash": bench_verify_hash(session, raw, scale, n, progress),
+                            "audit_page": bench_audit_page(session, raw, scale, n, progress),
+                            "audit_export": bench_export(session, raw, folder, scale, n, progress),
+                            "audit_verify_signed": bench_verify_signed(session, raw, scale, n, progress)}
+            finally:
+                session.lock()
+        for name, fig in figs.items():
+            out[name][str(n)] = brief(fig)
+    return out
+
+
+def growth_lines(grown: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    lines = ["", "growth (median at each size; ratio to the same-run baseline at that size)"]
+    for name, sizes in grown.items():
+        cells = [f"{int(size):,}: {seconds(fig['median_s'])} ({fig['ratio']:.2f}x)" for size, fig in sizes.items()]
+        lines.append(f"  {name:<20} " + "; ".join(cells))
+    return lines
 
 
 def log_size(text: str) -> int:
@@ -1341,9 +1422,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--quick", action="store_true", help="a smaller scale that runs in under a minute")
     parser.add_argument("--events", type=log_size, metavar="N", help="audit log size for verify and export")
+    parser.add_argument("--growth", action="store_true",
+                        help="also measure how cost grows: list pages at 1k, 10k and 100k records, search at 1k and "
+                             "10k, verify, export and the auditor's page at 100k and 1M events (about 15 minutes "
+                             "more at full scale)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
-    result = run(scale, args.events or scale.events)
+    result = run(scale, args.events or scale.events, with_growth=args.growth)
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 

@@ -71,3 +71,17 @@ def test_the_list_figure_runs_its_caught_page_query_raw(tmp_path: Path) -> None:
     tiny = dataclasses.replace(bench.QUICK, records=1_000, list_runs=1, list_budget_s=0.0)
     figure = bench.bench_list(tmp_path, tiny, lambda _message: None)
     assert figure["records"] == 1_000 and figure["runs"] == 1 and figure["ratio"] > 0
+
+
+def test_the_growth_figures_run_at_each_size(tmp_path: Path) -> None:
+    bench = _bench()
+    tiny = dataclasses.replace(bench.QUICK, records=400, search_records=40, list_runs=1, list_budget_s=0.0,
+                               search_runs=1, read_runs=1, runs=1)
+    measured = {"list_page_100k": {"median_s": 1.0, "baseline_s": 1.0, "ratio": 1.0}}
+    grown = bench.growth(tmp_path, tiny, 0, measured, lambda _message: None, records_sizes=(400, 450),
+                         search_sizes=(30,), events_sizes=(500,))
+    assert grown["list_page"]["400"]["median_s"] == 1.0  # taken from the main run
+    assert grown["list_page"]["450"]["ratio"] > 0 and grown["search_cold"]["30"]["per_s"] > 0
+    for name in ("audit_verify_hash", "audit_verify_signed", "audit_export", "audit_page"):
+        assert grown[name]["500"]["median_s"] > 0, name
+    assert any("list_page" in line for line in bench.growth_lines(grown))
