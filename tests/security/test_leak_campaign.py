@@ -32,6 +32,10 @@ def _canary(kind: str, i: int) -> str:
     return f"LEAK{kind}{i}x{uuid.uuid4().hex[:12]}" + ("" if kind in ("A", "C") else "Жé")
 
 
+def _recovery_code(vault_dir: Path) -> str:
+    return (vault_dir.parent / "recovery-code").read_text().strip()
+
+
 @pytest.fixture
 def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import tempfile
@@ -58,7 +62,9 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
         printed.append(result.err if shows_text else result.out + result.err)
         return result
 
-    run("init", "--admin", "alice", "--role", "safeguarding_officer", "--password-stdin", stdin=PW["alice"] + "\n")
+    made = run("init", "--admin", "alice", "--role", "safeguarding_officer", "--password-stdin",
+               stdin=PW["alice"] + "\n")
+    (tmp_path / "recovery-code").write_text(made.last_line)  # the trustees' safe, not scanned
     for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer"), ("ada", "auditor"),
                        ("lee", "line_manager")):
         one_time = run("user", "add", name, "--role", role, user="alice").last_line
@@ -105,6 +111,8 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
         "--summary-file", str(summary), user="sam")
     run("record", "refer", new_ref, user="sam")
     run("record", "submit", refs[2], user="sam", ok=False)  # already submitted: one sentence
+    draft = run("record", "new", "--from-json", str(record_json), "--draft", user="sam").last_line
+    run("record", "submit", draft, user="sam")
     run("guidance", "check", str(guidance_input))
     run("case", "referrals", user="sofia")
     case = run("case", "open", refs[0], refs[4], user="sofia").last_line
@@ -123,6 +131,7 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     (exports / "cp.json").write_text(run("audit", "checkpoint", user="ada").out)
     run("audit", "verify", "--checkpoint", str(exports / "cp.json"), user="ada")
     run("user", "list", user="alice")
+    run("user", "reset", "ada", user="alice", stdin=_recovery_code(vault_dir) + "\n")
     run("user", "disable", "lee", user="alice")
     run("backup", str(exports / "vault.backup"), user="alice")
     run("restore", str(exports / "vault.backup"), "--vault", str(tmp_path / "restored"), user="alice")
@@ -148,4 +157,6 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     leaks = [hit for secret in canaries for hit in hits(files, secret)]
     for password in PW.values():
         leaks += hits(files, password)
+    # The recovery code is printed once by init, by contract; no file holds it.
+    leaks += hits({p: b for p, b in files.items() if p != Path("<printed>")}, _recovery_code(vault_dir))
     assert not leaks, leaks[:5]
