@@ -31,8 +31,7 @@ from sqlalchemy import select
 from vault import audit, crypto, db
 from vault.errors import DamagedVault, InvalidInput, NotAVault, VaultExists
 from vault.fsutil import atomic_binary_writer, ensure_private_dir, fsync_dir, private_open
-from vault.keyslots import KEYS_NAME
-from vault.models import User
+from vault.keyslots import KEYS_NAME, key_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -60,16 +59,16 @@ def backup(session: Session, out: Path, *, progress: Callable[[int, int], None] 
     """Write an encrypted backup of the vault to ``out`` (0600, appearing only when complete,
     never over an existing file). Admins only."""
     session.require("vault.backup")
-    if out.exists():
+    if out.exists() or out.is_symlink():
         raise InvalidInput(f"{out} already exists: choose another name; nothing was written.")
     if not out.parent.is_dir():
         raise InvalidInput(f"There is no folder {out.parent}.")
-    with session.write() as conn:
-        [(seq, _digest)] = session.append(conn, [audit.Event("vault.backup")])
-        owners = {u.username: bytes(u.hpke_public)
-                  for u in conn.execute(select(User.username, User.hpke_public).where(User.disabled_at.is_(None)))}
+    owners, recovery_public = session.key_owners()
     backup_key = crypto.random_bytes(crypto.KEY_SIZE)
-    keys = session.vault.keyring.for_database_key(backup_key, owners, session.recovery_public)
+    with session.write() as conn:
+        [(seq, _digest)] = session.append(conn, [audit.Event("vault.backup", properties={
+            "key_id": key_id(backup_key), "users": len(owners)})])
+    keys = session.vault.keyring.for_database_key(backup_key, owners, recovery_public)
     info = BackupInfo(session.vault_id, audit.now_iso(session.vault.clock), seq, 0)
     with _scratch_db(out.parent) as copy:
         _export(session, copy, backup_key)
@@ -77,7 +76,7 @@ def backup(session: Session, out: Path, *, progress: Callable[[int, int], None] 
         digest = _sha256_file(copy)
         header = {"format": FORMAT, "version": VERSION, "vault_id": info.vault_id, "created_at": info.created_at,
                   "head_seq": seq, "keys": keys.decode("ascii"), "db_size": size, "db_sha256": digest}
-        with atomic_binary_writer(out, new=True) as raw, copy.open("rb") as src:
+        with _refusing_existing(out), atomic_binary_writer(out, new=True) as raw, copy.open("rb") as src:
             raw.write(MAGIC + json.dumps(header, sort_keys=True).encode("ascii") + b"\n")
             done = 0
             while chunk := src.read(_CHUNK):
@@ -129,9 +128,10 @@ def restore(vault: Vault, backup_file: Path, username: str, password: str) -> Ba
             result = session.audit_verify()
             if not result.ok:
                 raise DamagedVault(f"The backup's audit log does not verify: {result.reason}")
+            made = _backup_event(session, header["head_seq"])
             with session.write() as conn:
                 session.append(conn, [audit.Event("vault.restored", properties={
-                    "backup_created_at": header["created_at"], "backup_head_seq": header["head_seq"]})])
+                    "backup_created_at": made.at, "backup_head_seq": made.seq})])
         os.replace(staging / db.DB_NAME, directory / db.DB_NAME)
         os.replace(staging / KEYS_NAME, directory / KEYS_NAME)
         fsync_dir(directory)
@@ -141,10 +141,33 @@ def restore(vault: Vault, backup_file: Path, username: str, password: str) -> Ba
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BackupInfo(header["vault_id"], header["created_at"], header["head_seq"], header["db_size"])
+    return BackupInfo(header["vault_id"], made.at, made.seq, header["db_size"])
 
 
 # --- the parts --------------------------------------------------------------------------
+
+
+def _backup_event(session: Session, seq: int) -> Any:
+    """The signed ``vault.backup`` event the header names, which must name the key the copy is
+    under: what is reported and logged of the backup comes from it, not from the header."""
+    from vault.models import AuditEvent
+
+    with session.read() as conn:
+        event = conn.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.properties)
+                             .where(AuditEvent.seq == seq)).first()
+    properties = json.loads(event.properties) if event is not None else {}
+    if event is None or event.action != "vault.backup" or properties.get("key_id") != key_id(session.secrets.db_key):
+        raise DamagedVault("The backup's header does not match its audit log; it was altered.")
+    return event
+
+
+@contextlib.contextmanager
+def _refusing_existing(out: Path) -> Iterator[None]:
+    try:
+        yield
+    except FileExistsError:
+        raise InvalidInput(f"{out} appeared while the backup was written; it was left as it was and no "
+                           "backup was written.") from None
 
 
 @contextlib.contextmanager
@@ -199,7 +222,9 @@ def _read_header(fh: IO[bytes], path: Path) -> dict[str, Any]:
                 raise ValueError
         if header["db_size"] % db.PAGE_SIZE:
             raise ValueError
-    except (ValueError, UnicodeDecodeError):
+        if not header["keys"].isascii():
+            raise ValueError
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise DamagedVault("The backup is damaged (its header is truncated or altered).") from None
     return header
 

@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlcipher3
-from sqlalchemy import select
 
 from vault import audit, crypto, db
-from vault.errors import VaultBusy
-from vault.models import User
+from vault.errors import DamagedVault, VaultBusy
+from vault.keyslots import key_id
 
 if TYPE_CHECKING:
-    from vault.session import Session, Vault
+    from vault.session import Vault
 
 EXCLUSIVE_WAIT_MS = 1000
 
@@ -44,33 +43,44 @@ class Rekeyed:
     leftovers: tuple[str, ...]  # files still under an old key (the pre-upgrade copies)
 
 
-def _owners(session: Session) -> dict[str, bytes]:
-    with session.read() as conn:
-        rows = conn.execute(select(User.username, User.hpke_public).where(User.disabled_at.is_(None))).all()
-    return {r.username: bytes(r.hpke_public) for r in rows}
-
-
 def rekey(vault: Vault, username: str, password: str) -> Rekeyed:
     """Re-key ``vault``'s database as ``username`` (an admin); see the module's steps."""
     new_key = crypto.random_bytes(crypto.KEY_SIZE)
+    kid = key_id(new_key)
     with vault.unlock(username, password) as session:
         session.require("vault.rekey")
-        owners = _owners(session)
-        recovery_public = session.recovery_public
+        owners, recovery_public = session.key_owners()
         old_key = session.secrets.db_key
         with session.write() as conn:
-            session.append(conn, [audit.Event("vault.rekey", properties={"step": "begin", "users": len(owners)})])
+            session.append(conn, [audit.Event("vault.rekey", properties={
+                "step": "begin", "key_id": kid, "users": len(owners)})])
     vault.keyring.set_pending_key(new_key, owners, recovery_public)
     try:
         _rekey_database(vault, old_key, new_key)
     except BaseException:
-        vault.keyring.clear_pending_key()  # the database is still under the old key
+        # Even an interrupt (Ctrl-C) arrives only once PRAGMA rekey has returned, so the database
+        # may be under either key here: forget the new key only if the old one still opens it.
+        if _opens_with(vault, old_key):
+            vault.keyring.clear_pending_key()
         raise
     vault.keyring.install_key(new_key, owners, recovery_public)
     with vault.unlock(username, password) as session, session.write() as conn:
-        session.append(conn, [audit.Event("vault.rekey", properties={"step": "done", "users": len(owners)})])
+        session.append(conn, [audit.Event("vault.rekey", properties={
+            "step": "done", "key_id": kid, "users": len(owners)})])
     leftovers = tuple(sorted(p.name for p in vault.directory.glob(f"{db.DB_NAME}.before-*")))
     return Rekeyed(len(owners), leftovers)
+
+
+def _opens_with(vault: Vault, key: bytes) -> bool:
+    raw = sqlcipher3.connect(str(vault.db_path))
+    try:
+        db.configure_connection(raw, key)
+    except (sqlcipher3.Error, DamagedVault):
+        return False
+    finally:
+        with contextlib.suppress(sqlcipher3.Error):
+            raw.close()
+    return True
 
 
 def _rekey_database(vault: Vault, old_key: bytes, new_key: bytes) -> None:
@@ -82,13 +92,19 @@ def _rekey_database(vault: Vault, old_key: bytes, new_key: bytes) -> None:
         try:
             db.configure_connection(raw, old_key)
             raw.execute(f"PRAGMA busy_timeout = {EXCLUSIVE_WAIT_MS}")
+            # Hold the file alone from the switch until the connection closes: leaving WAL needs
+            # no one else to have it open, and the exclusive lock keeps anyone from opening it
+            # between the switch and the rekey.
+            raw.execute("PRAGMA locking_mode = EXCLUSIVE").fetchall()
             try:
                 mode = raw.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+                raw.execute("BEGIN EXCLUSIVE")
+                raw.execute("COMMIT")
             except sqlcipher3.OperationalError:
                 mode = "busy"
             if mode != "delete":
                 raise VaultBusy("Someone else has the vault open: ask everyone to lock it or quit, then run "
-                                "rekey again. Nothing was changed.")
+                                "rekey again. The database key was not changed.")
             raw.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
         except sqlcipher3.Error as exc:
             raise db.describe(exc, vault.db_path) from None

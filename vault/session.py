@@ -363,6 +363,15 @@ class Session:
             self.directory = directory.load(conn, self.vault_id, self.secrets.anchor)
         return self.directory
 
+    def key_owners(self) -> tuple[dict[str, bytes], bytes]:
+        """Who is given a database key sealed to them (a backup's, a rekey's): the active users and
+        their HPKE public keys, and the recovery public key, all as the signed log records them
+        (never the editable users table, where an insider could put their own key on a row)."""
+        with self.read() as conn:
+            people = self.refresh_directory(conn)
+        owners = {p.username: p.hpke_public for p in people.people.values() if not p.disabled}
+        return owners, people.recovery_public
+
     def sign(self, message: bytes) -> bytes:
         """Sign with this user's Ed25519 key."""
         if self._signer is None:

@@ -54,6 +54,9 @@ def forms(secret: str) -> list[bytes]:
     for text in sorted(texts):
         out.append(text.encode("utf-8"))
         out.append(text.encode("utf-16-le"))
+        escaped = json.dumps(text)[1:-1]  # as JSON writes it by default: \\uXXXX for non-ASCII
+        if escaped != text:
+            out.append(escaped.encode("ascii"))
     return out
 
 

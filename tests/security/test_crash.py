@@ -98,16 +98,21 @@ def test_records_survive_writers_killed_at_random_moments(built: Built) -> None:
 def test_keys_updates_survive_being_killed_at_random_moments(built: Built) -> None:
     built.add("sam", "staff")
     rng = random.Random(2111)
-    passwords = ["sam's first long password", "sam's second long password"]
+    # Three passwords in turn, so that a change lost after being reported (the previous password
+    # still opening) is told apart from one made but not yet reported (the next one opening).
+    passwords = ["sam's first long password", "sam's second long password", "sam's third long password"]
     current = built.passwords["sam"]
     added: dict[str, str] = {}
+
+    def following(password: str) -> str:
+        return passwords[(passwords.index(password) + 1) % 3] if password in passwords else passwords[0]
 
     def changer(start: str) -> Callable[[Callable[[str], None]], None]:
         def work(report: Callable[[str], None]) -> None:
             vault = _fresh(built)
             now = start
             for i in range(100):
-                new = passwords[i % 2] if passwords[i % 2] != now else passwords[(i + 1) % 2]
+                new = following(now)
                 with vault.unlock("sam", now) as sam:
                     sam.change_password(now, new)
                 now = new
@@ -129,10 +134,9 @@ def test_keys_updates_survive_being_killed_at_random_moments(built: Built) -> No
         vault = _fresh(built)
         try:
             vault.unlock("sam", current).lock()
-        except Exception:  # killed after the new slot was written, before it was reported
-            other = passwords[0] if current != passwords[0] else passwords[1]
-            vault.unlock("sam", other).lock()
-            current = other
+        except WrongPassword:  # killed after the next change was written, before it was reported
+            vault.unlock("sam", following(current)).lock()  # only that one; a lost change fails here
+            current = following(current)
     assert len(added) > 5
     vault = _fresh(built)
     for name, one_time in added.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_PW, Built
+from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built
 from tests.security._util import all_bytes, assert_one_sentence, hits, key_material
 from vault import backup, db, keyslots
 from vault.errors import AccessDenied, DamagedVault, InvalidInput, NotAVault, VaultError, VaultExists, WrongPassword
@@ -205,3 +205,35 @@ def test_the_sealed_database_key_is_checked(office: Built, tmp_path: Path) -> No
     write_keys_doc(restored.directory, doc)
     with pytest.raises(DamagedVault, match="malformed"):
         restored.unlock(ADMIN, ADMIN_PW)
+
+
+def test_a_header_that_lies_about_the_backup_is_refused(office: Built, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    with office.unlock() as admin:
+        admin.backup(out)
+    data = out.read_bytes()
+    header_end = data.index(b"\n", len(backup.MAGIC)) + 1
+    header = json.loads(data[len(backup.MAGIC):header_end])
+    for lie in ({"head_seq": 1}, {"head_seq": header["head_seq"] + 1000}):
+        forged = tmp_path / f"forged-{lie['head_seq']}"
+        forged.write_bytes(backup.MAGIC + json.dumps(dict(header, **lie)).encode() + b"\n" + data[header_end:])
+        target = tmp_path / f"r-{lie['head_seq']}"
+        with pytest.raises(DamagedVault, match="does not match its audit log"):
+            _restore(office, forged, target)
+        assert not target.exists()
+    # What is reported comes from the signed event, not the header.
+    told = tmp_path / "told"
+    told.write_bytes(backup.MAGIC + json.dumps(dict(header, created_at="\x1b[31m1999")).encode() + b"\n"
+                     + data[header_end:])
+    _restore(office, told, tmp_path / "r-told")
+    info = backup.read_info(told)  # only what the header says; the restore did not trust it
+    with Vault(tmp_path / "r-told", argon2=CHEAP).unlock(ADMIN, ADMIN_PW) as admin:
+        [restored] = admin.audit_page(limit=5, action="vault.restored")
+    assert "\x1b" not in restored.properties["backup_created_at"] and info.head_seq == header["head_seq"]
+
+
+def test_a_dangling_link_at_the_backup_name_is_not_followed(office: Built, tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
+    with office.unlock() as admin, pytest.raises(InvalidInput, match="already exists"):
+        admin.backup(tmp_path / "link")
+    assert not (tmp_path / "elsewhere").exists()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built
 from tests.security._util import assert_one_sentence
-from vault import backup, db, keyslots, rekey
+from vault import backup, crypto, db, keyslots, rekey
 from vault.errors import AccessDenied, DamagedVault, VaultBusy
 from vault.keyslots import Keyring
 from vault.session import Vault
@@ -80,7 +80,7 @@ def test_only_an_admin_rekeys_and_never_while_someone_has_the_vault_open(office:
         with pytest.raises(VaultBusy) as caught:
             rekey.rekey(office.vault, ADMIN, ADMIN_PW)
         assert_one_sentence(caught.value)
-        assert "Nothing was changed" in str(caught.value)
+        assert "The database key was not changed" in str(caught.value)
     after = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
     assert "pending_db_key" not in after and after.get("db_key") == before.get("db_key")
     with office.unlock("sam") as sam:
@@ -135,3 +135,45 @@ def test_a_rekey_killed_at_random_moments_always_leaves_a_vault_that_opens(offic
         with office.unlock() as admin:
             assert admin.audit_verify().ok
     assert len(set(outcomes)) >= 2  # some were killed before, some after the database changed
+
+
+def test_an_interrupt_after_the_database_changed_keeps_the_new_key(office: Built,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    real = rekey._rekey_database
+
+    def rekeyed_then_interrupted(*args: object) -> None:
+        real(*args)  # type: ignore[arg-type]
+        raise KeyboardInterrupt  # Ctrl-C, delivered once PRAGMA rekey has returned
+
+    monkeypatch.setattr(rekey, "_rekey_database", rekeyed_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rekey.rekey(office.vault, ADMIN, ADMIN_PW)
+    monkeypatch.undo()
+    with office.unlock("sam") as sam:  # the pending key was kept, and opens it
+        assert sam.list_records()
+    doc = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
+    assert "pending_db_key" not in doc and doc["db_key"]["id"]
+    with office.vault.unlock(ADMIN, ADMIN_PW) as admin:
+        assert admin.reset_user("bob", office.recovery_code)  # the recovery key has the new key too
+
+
+def test_the_new_key_goes_to_the_keys_the_signed_log_records(office: Built, tmp_path: Path) -> None:
+    """Bob, before he leaves, puts his own public key on sam's row of the editable users table."""
+    kept = tmp_path / "bob-kept"
+    kept.mkdir()
+    shutil.copy(office.directory / keyslots.KEYS_NAME, kept / keyslots.KEYS_NAME)
+    bob_secrets, _ = Keyring(kept, argon2=CHEAP).open_slot("bob", office.passwords["bob"])
+    with office.unlock("bob") as bob, bob.engine.begin() as conn:
+        bob_public = conn.exec_driver_sql("SELECT hpke_public FROM users WHERE username = 'bob'").scalar()
+        conn.exec_driver_sql("UPDATE users SET hpke_public = ? WHERE username = 'sam'", (bob_public,))
+    with office.unlock() as admin:
+        admin.disable_user("bob")
+    rekey.rekey(office.vault, ADMIN, ADMIN_PW)
+    doc = json.loads((office.directory / keyslots.KEYS_NAME).read_text())
+    sam_slot = office.vault.keyring.lookup(doc, "sam")
+    sealed = keyslots._unb64(doc["db_key"]["sealed"][sam_slot])
+    info = keyslots.sealed_key_info(doc["vault_id"], sam_slot, doc["db_key"]["id"])
+    with pytest.raises(crypto.AuthenticationFailed):  # sealed to sam's real key, not bob's
+        crypto.hpke_open(doc["hpke_suite"], bob_secrets.hpke_private, sealed, info)
+    with office.unlock("sam") as sam:
+        assert sam.list_records()
