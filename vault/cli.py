@@ -201,18 +201,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.ok else EXIT_ERROR
 
 
-def _progress(label: str) -> Callable[[int, int], None]:
+def _progress(label: str, *, unit: str = "events", per_unit: int = 1) -> Callable[[int, int], None]:
+    """A progress line on stderr, rewritten in place: "<label> <done> of <total> <unit>"."""
     def report(done: int, total: int) -> None:
-        print(f"\r{label} {done:,} of {total:,} events", end="", file=sys.stderr, flush=True)
-        if done >= total:
-            print(file=sys.stderr)
-
-    return report
-
-
-def _progress_bytes(label: str) -> Callable[[int, int], None]:
-    def report(done: int, total: int) -> None:
-        print(f"\r{label} {done // 1_048_576:,} of {total // 1_048_576:,} MiB", end="", file=sys.stderr, flush=True)
+        print(f"\r{label} {done // per_unit:,} of {total // per_unit:,} {unit}", end="", file=sys.stderr, flush=True)
         if done >= total:
             print(file=sys.stderr)
 

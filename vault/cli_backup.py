@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from vault import backup
-from vault.cli import Parser, Secrets, _progress_bytes, _user, argon2_from_env, out, unlock
+from vault.cli import Parser, Secrets, _progress, _user, argon2_from_env, out, unlock
 from vault.cli_records import Command
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     with unlock(args, Secrets(args.password_stdin)) as session:
-        progress = _progress_bytes("Backed up") if sys.stderr.isatty() else None
+        progress = _progress("Backed up", unit="MiB", per_unit=1_048_576) if sys.stderr.isatty() else None
         made = session.backup(Path(args.out), progress=progress)
     out(f"Backed up to {args.out}: an encrypted copy under a fresh database key, up to audit event "
         f"{made.head_seq} (the backup itself). Keep it as carefully as the vault; it opens with the same "

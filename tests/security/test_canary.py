@@ -60,14 +60,6 @@ def scan(roots: list[Path], secrets: dict[str, str], others: Sequence[Path] = ()
         assert not hits(files, secret), f"{label} leaked: {hits(files, secret)}"
 
 
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point Python's temp files at a directory the test scans."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    return tmp
 
 
 def test_api_canaries_never_reach_the_disk(tmp_path: Path, private_tmp: Path) -> None:

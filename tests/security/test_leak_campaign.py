@@ -36,15 +36,6 @@ def _recovery_code(vault_dir: Path) -> str:
     return (vault_dir.parent / "recovery-code").read_text().strip()
 
 
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import tempfile
-
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    return tmp
 
 
 @pytest.mark.slow
