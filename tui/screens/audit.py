@@ -350,7 +350,6 @@ class LogFiltersScreen(Dialog[dict[str, str] | None]):
         self.dismiss({})
 
 
-
 class ExportScreen(Dialog[dict[str, str] | None]):
     """Where to export, and in which format; the filters in force apply."""
 
@@ -391,7 +390,6 @@ class ExportScreen(Dialog[dict[str, str] | None]):
         self.dismiss({"path": str(path), "format": str(self.query_one("#export-format", Select).value)})
 
 
-
 class CheckpointScreen(Dialog[dict[str, str] | None]):
     """Where to keep a checkpoint (the log's length and head hash, now)."""
 
@@ -417,7 +415,6 @@ class CheckpointScreen(Dialog[dict[str, str] | None]):
             self.query_one("#checkpoint-status", Static).update(str(exc))
             return
         self.dismiss({"path": str(path)})
-
 
 
 class VerifyScreen(Dialog[list[str] | None]):
