@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,8 +31,9 @@ KEY_KILLS = 60
 
 
 def _run_and_kill(work: Callable[[Callable[[str], None]], None], wait_s: float) -> list[str]:
-    """Fork; the child runs ``work(report)``; kill it with SIGKILL after ``wait_s``; return what
-    it reported as finished."""
+    """Fork; the child runs ``work(report)``, which reports "ready" once it is set up (so that the
+    wait is spent working, however slow the machine is at starting); kill it with SIGKILL
+    ``wait_s`` after that; return what it reported as finished."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
@@ -44,14 +46,13 @@ def _run_and_kill(work: Callable[[Callable[[str], None]], None], wait_s: float) 
         finally:
             os._exit(0)
     os.close(write_end)
-    time.sleep(wait_s)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    text = b"".join(chunks).decode()
+    with os.fdopen(read_end, "rb") as reader:
+        ready = reader.readline()
+        time.sleep(wait_s)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        text = reader.read().decode()
+    assert ready in (b"ready\n", b""), ready  # empty: the child ended before being ready (it failed)
     return [line for line in text.split("\n")[:-1]]  # a line cut short by the kill is not reported
 
 
@@ -69,6 +70,7 @@ def test_records_survive_writers_killed_at_random_moments(built: Built) -> None:
     def writer(report: Callable[[str], None]) -> None:
         vault = _fresh(built)
         with vault.unlock("sam", password) as sam:
+            report("ready")
             for i in range(1000):
                 marker = f"crash-{os.getpid()}-{i}"
                 ref = sam.create_record({"own_words": marker, "observations": "o"}, draft=True)
@@ -81,7 +83,9 @@ def test_records_survive_writers_killed_at_random_moments(built: Built) -> None:
             written[ref] = marker
     assert len(written) > KILLS // 2  # many writers finished some records before being killed
     with built.unlock("sam") as sam:
-        listed = {r.reference: r for r in sam.list_records(limit=100_000)}
+        listed: dict[str, Any] = {}
+        while page := sam.list_records(limit=500, offset=len(listed)):  # a page is at most 500
+            listed |= {r.reference: r for r in page}
         for ref, marker in written.items():
             record = sam.view_record(ref)
             assert listed[ref].status == "submitted" and record.content["own_words"] == marker
@@ -111,6 +115,7 @@ def test_keys_updates_survive_being_killed_at_random_moments(built: Built) -> No
         def work(report: Callable[[str], None]) -> None:
             vault = _fresh(built)
             now = start
+            report("ready")
             for i in range(100):
                 new = following(now)
                 with vault.unlock("sam", now) as sam:

@@ -119,22 +119,40 @@ print("done", flush=True)
 
 
 @pytest.mark.slow
-def test_a_rekey_killed_at_random_moments_always_leaves_a_vault_that_opens(office: Built) -> None:
-    rng = random.Random(20261121)
-    outcomes = []
-    for _ in range(12):
-        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(office.directory), ADMIN, ADMIN_PW],
+def test_a_rekey_killed_at_random_moments_always_leaves_a_vault_that_opens(built: Built) -> None:
+    """On a vault of 60,000 records (metadata only), so that re-keying takes long enough for kills
+    to land inside PRAGMA rekey: a rollback journal left behind by the kill proves they did."""
+    from tests.tui.test_list_scale import _bulk
+
+    built.add("sam", "staff")
+    _bulk(built, "sam", 60_000)
+    with built.unlock("sam") as sam:
+        ref = sam.create_record({"own_words": f"{CANARY} words", "observations": "seen"})
+    def start() -> subprocess.Popen[str]:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(built.directory), ADMIN, ADMIN_PW],
                                  stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None and child.stdout.readline() == "ready\n"
-        time.sleep(rng.uniform(0.0, 0.25))
+        return child
+
+    # One whole rekey first, to know how long one takes on this machine now.
+    started, child = time.monotonic(), start()
+    assert child.wait() == 0
+    whole = time.monotonic() - started
+    rng = random.Random(20261121)
+    outcomes, mid_rekey = [], 0
+    for _ in range(12):
+        child = start()
+        time.sleep(rng.uniform(0.0, 1.2 * whole))
         child.send_signal(signal.SIGKILL)
         child.wait()
-        with office.unlock("sam") as sam:
-            assert CANARY in sam.view_record(sam.list_records()[0].reference).content["own_words"]
+        mid_rekey += (built.directory / "vault.db-journal").exists()
+        with built.unlock("sam") as sam:
+            assert CANARY in sam.view_record(ref).content["own_words"]
             outcomes.append(keyslots.key_id(sam.secrets.db_key))
-        with office.unlock() as admin:
+        with built.unlock() as admin:
             assert admin.audit_verify().ok
-    assert len(set(outcomes)) >= 2  # some were killed before, some after the database changed
+    assert mid_rekey >= 1, "no kill landed inside PRAGMA rekey"
+    assert len(set(outcomes)) >= 2  # and some after it finished
 
 
 def test_an_interrupt_after_the_database_changed_keeps_the_new_key(office: Built,
