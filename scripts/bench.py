@@ -1424,7 +1424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=log_size, metavar="N", help="audit log size for verify and export")
     parser.add_argument("--growth", action="store_true",
                         help="also measure how cost grows: list pages and search at 1k, 10k and 100k records; "
-                             "verify, export and the auditor's page at 100k and 1M events (about 12 minutes more "
+                             "verify, export and the auditor's page at 100k and 1M events (about 7 minutes more "
                              "at full scale)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
