@@ -63,6 +63,16 @@ def new_file(text: str) -> Path:
     return path
 
 
+def typed_new_file(dialog: Screen[Any], name: str) -> Path | None:
+    """The new file typed in the dialog's ``#<name>-path``, or None with the reason shown in its
+    ``#<name>-status``."""
+    try:
+        return new_file(dialog.query_one(f"#{name}-path", Input).value)
+    except VaultError as exc:
+        dialog.query_one(f"#{name}-status", Static).update(str(exc))
+        return None
+
+
 class AuditScreen(VaultScreen):
     """Home of auditors (and a workspace of admins): the log, newest first."""
 
@@ -382,12 +392,9 @@ class ExportScreen(Dialog[dict[str, str] | None]):
     @on(Button.Pressed, "#start-export")
     @on(Input.Submitted)
     def start(self) -> None:
-        try:
-            path = new_file(self.query_one("#export-path", Input).value)
-        except VaultError as exc:
-            self.query_one("#export-status", Static).update(str(exc))
-            return
-        self.dismiss({"path": str(path), "format": str(self.query_one("#export-format", Select).value)})
+        path = typed_new_file(self, "export")
+        if path is not None:
+            self.dismiss({"path": str(path), "format": str(self.query_one("#export-format", Select).value)})
 
 
 class CheckpointScreen(Dialog[dict[str, str] | None]):
@@ -409,12 +416,9 @@ class CheckpointScreen(Dialog[dict[str, str] | None]):
     @on(Button.Pressed, "#save-checkpoint")
     @on(Input.Submitted)
     def save(self) -> None:
-        try:
-            path = new_file(self.query_one("#checkpoint-path", Input).value)
-        except VaultError as exc:
-            self.query_one("#checkpoint-status", Static).update(str(exc))
-            return
-        self.dismiss({"path": str(path)})
+        path = typed_new_file(self, "checkpoint")
+        if path is not None:
+            self.dismiss({"path": str(path)})
 
 
 class VerifyScreen(Dialog[list[str] | None]):

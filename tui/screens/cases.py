@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
 from tui.screens.base import Dialog, VaultScreen
@@ -308,10 +308,8 @@ class PromptScreen(Dialog[str | None]):
 
 
 
-class DecideScreen(ModalScreen[dict[str, str] | None]):
+class DecideScreen(Dialog[dict[str, str] | None]):
     """A decision and its reason (a decision not to refer is a decision too)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="decide-cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="decide-box"):
@@ -337,16 +335,12 @@ class DecideScreen(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss({"kind": str(kind), "text": text, "to": self.query_one("#to", Input).value.strip()})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class CloseScreen(ModalScreen[dict[str, str] | None]):
+class CloseScreen(Dialog[dict[str, str] | None]):
     """Close a case: the outcome, the retention date (the rules' suggestion offered) and the
     password again."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="close-cancel")]
 
     def __init__(self, reference: str) -> None:
         super().__init__()
@@ -390,16 +384,12 @@ class CloseScreen(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss(answer)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class DestroyScreen(ModalScreen[dict[str, str] | None]):
+class DestroyScreen(Dialog[dict[str, str] | None]):
     """Destroy a closed case past its retention date: the password again, and the case's
     reference typed out, because it cannot be undone."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="destroy-cancel")]
 
     def __init__(self, reference: str) -> None:
         super().__init__()
@@ -426,6 +416,3 @@ class DestroyScreen(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss({"password": password})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

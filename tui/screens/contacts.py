@@ -9,10 +9,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from tui.screens.base import VaultModal
+from tui.screens.base import Dialog, VaultModal
 from vault import contacts
 from vault.errors import VaultError
 
@@ -109,10 +108,8 @@ class ContactsScreen(VaultModal):
         self.app.call_from_thread(self.load)
 
 
-class ContactEditScreen(ModalScreen[dict[str, str] | None]):
+class ContactEditScreen(Dialog[dict[str, str] | None]):
     """One contact's name, phone and notes."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="contact-edit-cancel")]
 
     def __init__(self, entry: Any) -> None:
         super().__init__()
@@ -133,6 +130,3 @@ class ContactEditScreen(ModalScreen[dict[str, str] | None]):
     def save(self) -> None:
         self.dismiss({field: self.query_one(f"#{field}", Input).value for field in ("name", "phone", "notes")})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

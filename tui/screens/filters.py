@@ -10,11 +10,10 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
+from tui.screens.base import Dialog
 from vault import record_schema
 
 FILTERS = (("status", ("draft", "submitted")), ("category", record_schema.CATEGORIES),
@@ -26,10 +25,8 @@ def describe(filters: dict[str, str]) -> str:
     return ", ".join(value.replace("_", " ") for _name, value in sorted(filters.items()))
 
 
-class FiltersScreen(ModalScreen[dict[str, str] | None]):
+class FiltersScreen(Dialog[dict[str, str] | None]):
     """Pick the filters; returns them (empty for none), or None when cancelled."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="filters-cancel")]
 
     def __init__(self, current: dict[str, str]) -> None:
         super().__init__()
@@ -55,6 +52,3 @@ class FiltersScreen(ModalScreen[dict[str, str] | None]):
     def clear(self) -> None:
         self.dismiss({})
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

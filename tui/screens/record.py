@@ -12,10 +12,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
-from tui.screens.base import VaultScreen
+from tui.screens.base import Dialog, VaultScreen
 from vault import record_schema
 from vault.errors import VaultError
 from vault.record_text import describe_event, local_time, render_text
@@ -152,10 +151,8 @@ class RecordScreen(VaultScreen):
         self.app.call_from_thread(self.load)
 
 
-class AddendumScreen(ModalScreen[str | None]):
+class AddendumScreen(Dialog[str | None]):
     """An addendum: signed, encrypted with the record, never edited afterwards."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="addendum-cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="addendum-box"):
@@ -172,15 +169,10 @@ class AddendumScreen(ModalScreen[str | None]):
     def add(self) -> None:
         self.dismiss(self.query_one("#addendum-text", TextArea).text.strip() or None)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class ShareScreen(ModalScreen[tuple[str, str] | None]):
+class ShareScreen(Dialog[tuple[str, str] | None]):
     """Share with one person and why (need-to-know), or name a reader to revoke."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="share-cancel")]
 
     def __init__(self, *, revoke: bool = False) -> None:
         super().__init__()
@@ -214,17 +206,13 @@ class ShareScreen(ModalScreen[tuple[str, str] | None]):
             return
         self.dismiss((username, str(reason)))
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 
-class DisclosureScreen(ModalScreen[dict[str, str] | None]):
+class DisclosureScreen(Dialog[dict[str, str] | None]):
     """Information shared outside the vault, recorded: to whom, how, on what basis, what, and
     consent. The vault sends nothing itself."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="disclose-cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="disclose-box"):
@@ -255,6 +243,3 @@ class DisclosureScreen(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss(answer)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
