@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from vault import __version__, crypto
+from vault.display import visible
 from vault.errors import InvalidInput, VaultError
 from vault.hardening import harden_process
 from vault.models import ROLES
@@ -80,11 +81,13 @@ class Secrets:
 
 
 def out(text: str = "") -> None:
-    print(text, flush=True)
+    """Print to stdout. Text from the vault may hold what a person typed: every character a
+    terminal would act on (an escape sequence, a bidi override) is shown escaped, never sent raw."""
+    print(visible(text), flush=True)
 
 
 def info(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(visible(text), file=sys.stderr, flush=True)
 
 
 # --- commands ---------------------------------------------------------------------
@@ -296,7 +299,7 @@ def _run_tui(vault: Vault, **kwargs: object) -> int:
 def one_line(text: str) -> str:
     """``text`` safe to print on one terminal line: what a person typed may hold control
     characters (an escape sequence, a line separator), which are shown escaped instead."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return visible(text, one_line=True)
 
 
 class Parser(argparse.ArgumentParser):

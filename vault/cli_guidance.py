@@ -24,7 +24,7 @@ def cmd_guidance_check(args: argparse.Namespace) -> int:
     for finding in guidance.review(text, rules):
         line, column = line_and_column(text, finding.start)
         findings.append({**finding.to_dict(), "line": line, "column": column})
-    out(json.dumps(findings, ensure_ascii=False, indent=2))
+    out(json.dumps(findings, ensure_ascii=True, indent=2))
     return 0
 
 

@@ -72,7 +72,7 @@ def cmd_record_show(args: argparse.Namespace) -> int:
                          "addenda": [{"author": a.author, "at": a.at, "text": a.body["text"]} for a in view.addenda],
                          "disclosures": [{"author": d.author, "at": d.at, **d.body} for d in view.disclosures],
                          "readers": [{"username": u, "reason": why, "since": at} for u, why, at in view.readers]},
-                        ensure_ascii=False, indent=2))
+                        ensure_ascii=True, indent=2))
     else:
         out(render_text(view))
     return 0
