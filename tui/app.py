@@ -19,10 +19,12 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.theme import Theme
 
 from vault import policy
+from vault.display import visible
 from vault.errors import VaultError
 from vault.session import Session, Vault
 
@@ -100,6 +102,16 @@ class VaultApp(App[None]):
         yield SystemCommand("Contacts", "Who to call: referral contacts, the safeguarding team", self.action_contacts)
         yield SystemCommand("High contrast", "White on black, or back to the standard colours (F9)",
                             self.action_high_contrast)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A notification shows its text exactly: never markup, escapes visible (the message may
+        repeat what someone typed, e.g. an unknown username)."""
+        super().notify(visible(message), title=visible(title, one_line=True), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return super().format_title(visible(title, one_line=True), visible(sub_title, one_line=True))
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         self.notify("Screenshots are turned off: they would copy record text to a file.", severity="warning")

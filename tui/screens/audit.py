@@ -13,16 +13,16 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static, TextArea
+from textual.widgets import Button, Footer, Header, ProgressBar, Select
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.screens.base import Dialog, VaultScreen
+from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import audit
 from vault.errors import VaultError
 from vault.fsutil import atomic_writer
@@ -98,7 +98,7 @@ class AuditScreen(VaultScreen):
         yield Header()
         yield Static("", id="audit-status")
         yield Label("The access log (newest first)", classes="title", id="log-title")
-        table: DataTable[Any] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        table = DataTable(id="events", cursor_type="row", zebra_stripes=True)
         table.add_columns("Event", "Time", "Who", "What", "Record", "Object", "Details")
         yield table
         with Horizontal(id="task"):
@@ -144,9 +144,9 @@ class AuditScreen(VaultScreen):
         table.clear()
         for e in entries:
             details = json.dumps(e.properties, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-            table.add_row(Text(str(e.seq)), Text(local_time(e.at)), Text(e.actor), Text(e.action),
-                          Text("" if e.record_id is None else str(e.record_id)), Text(e.object or ""),
-                          Text(details[:200], no_wrap=True, overflow="ellipsis"), key=str(e.seq))
+            table.add_row(shown(str(e.seq)), shown(local_time(e.at)), shown(e.actor), shown(e.action),
+                          shown("" if e.record_id is None else str(e.record_id)), shown(e.object or ""),
+                          shown(details[:200], one_line=True), key=str(e.seq))
         self.oldest_shown = entries[-1].seq if entries else None
         where = f" where {describe(filters)}" if filters else ""
         self.query_one("#log-title", Label).update(f"The access log{where} (newest first)")

@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Footer, Header, Select
 
 from tui.screens.base import Dialog, VaultScreen
 from tui.screens.records import URGENT_STYLE
+from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import retention
 from vault.case_text import render_case
 from vault.errors import VaultError
@@ -40,7 +41,7 @@ def _vault_app(screen: Screen[Any]) -> VaultApp:
 
 
 def _urgency(value: str) -> Text:
-    return Text(value.replace("_", " "), style=URGENT_STYLE.get(value, ""))
+    return shown(value.replace("_", " "), style=URGENT_STYLE.get(value, ""))
 
 
 class OfficerScreen(VaultScreen):
@@ -62,11 +63,11 @@ class OfficerScreen(VaultScreen):
         yield Header()
         yield Static("", id="officer-status")
         yield Label("Referrals waiting (newest first): o opens a case", classes="title")
-        referrals: DataTable[Any] = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
+        referrals = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
         referrals.add_columns("Record", "Urgency", "Category", "Referred", "Author", "Protected")
         yield referrals
         yield Label("Cases (newest first): enter shows one", classes="title", id="cases-title")
-        table: DataTable[Any] = DataTable(id="cases", cursor_type="row", zebra_stripes=True)
+        table = DataTable(id="cases", cursor_type="row", zebra_stripes=True)
         table.add_columns("Case", "Status", "Urgency", "Records", "Assigned", "Opened", "Keep until")
         yield table
         yield Footer()
@@ -97,15 +98,15 @@ class OfficerScreen(VaultScreen):
         referrals.clear()
         for r in queue:
             s = r.record
-            referrals.add_row(Text(s.reference), _urgency(s.urgency), Text(s.category.replace("_", " ")),
-                              Text(local_time(r.referred_at)), Text(s.author),
-                              Text("protected" if s.protected else ""), key=s.reference)
+            referrals.add_row(shown(s.reference), _urgency(s.urgency), shown(s.category.replace("_", " ")),
+                              shown(local_time(r.referred_at)), shown(s.author),
+                              shown("protected" if s.protected else ""), key=s.reference)
         table = self.query_one("#cases", DataTable)
         table.clear()
         for c in listed:
             status = c.status.replace("_", " ") + (f" ({c.action.replace('_', ' ')})" if c.action else "")
-            table.add_row(Text(c.reference), Text(status), _urgency(c.urgency), Text(str(c.records)),
-                          Text(c.assigned_to or ""), Text(local_time(c.opened_at)[:10]), Text(c.retain_until or ""),
+            table.add_row(shown(c.reference), shown(status), _urgency(c.urgency), shown(str(c.records)),
+                          shown(c.assigned_to or ""), shown(local_time(c.opened_at)[:10]), shown(c.retain_until or ""),
                           key=c.reference)
         which = "closed cases past their retention date (t: all cases)" if self.due_only else "cases"
         self.query_one("#cases-title", Label).update(f"{which.capitalize()}: enter shows one")
@@ -206,7 +207,7 @@ class CaseScreen(VaultScreen):
 
     def show(self, view: Any) -> None:
         self.summary = view.summary
-        self.query_one("#case-text", Static).update(Text(render_case(view)))
+        self.query_one("#case-text", Static).update(render_case(view))
         self.show_status("d decides (with the reason), l links a record, a assigns, c closes with the outcome "
                          "and retention date."
                          if view.summary.status not in ("closed", "destroyed") else

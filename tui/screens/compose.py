@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Footer, Header, Select
 
 from tui.screens.base import VaultScreen
 from tui.widgets.guidance_panel import GuidancePanel
+from tui.widgets.plain import Input, Label, Static, TextArea
 from vault import contacts, record_schema
 from vault.errors import VaultError
 

@@ -9,9 +9,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button
 
 from tui.screens.base import Dialog, VaultModal
+from tui.widgets.plain import DataTable, Input, Label, Static
 from vault import contacts
 from vault.errors import VaultError
 
@@ -42,7 +43,7 @@ class ContactsScreen(VaultModal):
     def compose(self) -> ComposeResult:
         with Vertical(id="contacts-box"):
             yield Label("Contacts", classes="title")
-            table: DataTable[Any] = DataTable(id="contacts-table", cursor_type="row")
+            table = DataTable(id="contacts-table", cursor_type="row")
             table.add_columns("Who", "Phone", "Notes")
             yield table
             yield Static("", id="contacts-team")

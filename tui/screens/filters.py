@@ -11,9 +11,10 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Select
+from textual.widgets import Button, Select
 
 from tui.screens.base import Dialog
+from tui.widgets.plain import Label
 from vault import record_schema
 
 FILTERS = (("status", ("draft", "submitted")), ("category", record_schema.CATEGORIES),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+
+from tui.widgets.plain import Static
 
 
 class HiddenScreen(Screen[None]):

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Footer
 
 from tui.screens.base import VaultScreen
+from tui.widgets.plain import Input, Label, Static
 from vault.errors import VaultError
 
 if TYPE_CHECKING:

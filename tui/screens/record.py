@@ -12,9 +12,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Footer, Header, Select
 
 from tui.screens.base import Dialog, VaultScreen
+from tui.widgets.plain import Input, Label, Static, TextArea
 from vault import record_schema
 from vault.errors import VaultError
 from vault.record_text import describe_event, local_time, render_text

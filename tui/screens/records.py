@@ -13,10 +13,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header
 
 from tui.screens.base import VaultScreen
 from tui.screens.filters import FiltersScreen, describe
+from tui.widgets.plain import DataTable, Input, Static, shown
 from vault.errors import VaultError
 from vault.record_text import local_time
 
@@ -31,10 +32,10 @@ URGENT_STYLE = {"immediate": "bold reverse red", "urgent": "bold red"}
 def row_of(record: Any) -> tuple[Text, ...]:
     """A list row: metadata only, never text from the record. Every cell is a ``Text``, so that
     nothing in it is read as markup (and no cell pays for parsing it)."""
-    urgency = Text(record.urgency.replace("_", " "), style=URGENT_STYLE.get(record.urgency, ""))
-    return (Text(record.reference), Text(record.status), Text(record.category.replace("_", " ")), urgency,
-            Text("protected" if record.protected else ""), Text(record.author), Text(local_time(record.created_at)),
-            Text(local_time(record.submitted_at)[:10]))
+    urgency = shown(record.urgency.replace("_", " "), style=URGENT_STYLE.get(record.urgency, ""))
+    return (shown(record.reference), shown(record.status), shown(record.category.replace("_", " ")), urgency,
+            shown("protected" if record.protected else ""), shown(record.author), shown(local_time(record.created_at)),
+            shown(local_time(record.submitted_at)[:10]))
 
 
 class RecordsScreen(VaultScreen):
@@ -69,7 +70,7 @@ class RecordsScreen(VaultScreen):
         yield Input(placeholder="search the text of your records (enter to search, escape to close)",
                     id="search-box")
         yield Static("", id="records-status")
-        table: DataTable[Any] = DataTable(id="records", cursor_type="row", zebra_stripes=True)
+        table = DataTable(id="records", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
         yield table
         yield Footer()

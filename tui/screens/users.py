@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, SelectionList, Static
+from textual.widgets import Button, Footer, Header, SelectionList
 
 from tui.screens.base import Dialog, VaultScreen
+from tui.widgets.plain import DataTable, Input, Label, Static, shown
 from vault.errors import VaultError
 from vault.keyslots import normalize_username
 from vault.models import ROLES
@@ -56,7 +56,7 @@ class UsersScreen(VaultScreen):
         yield Header()
         yield Static("", id="users-status")
         yield Label("Users: a adds, d disables, x resets a forgotten password; f3 the contacts", classes="title")
-        table: DataTable[Any] = DataTable(id="users", cursor_type="row", zebra_stripes=True)
+        table = DataTable(id="users", cursor_type="row", zebra_stripes=True)
         table.add_columns("User", "Roles", "Added", "Status")
         yield table
         yield Footer()
@@ -83,8 +83,8 @@ class UsersScreen(VaultScreen):
         table.clear()
         for u in users:
             status = "active" if u.active else f"disabled {local_time(u.disabled_at)[:10]}"
-            table.add_row(Text(u.username), Text(", ".join(_ROLE_LABELS.get(r, r) for r in u.roles)),
-                          Text(local_time(u.created_at)[:10]), Text(status, style="" if u.active else "dim"),
+            table.add_row(shown(u.username), shown(", ".join(_ROLE_LABELS.get(r, r) for r in u.roles)),
+                          shown(local_time(u.created_at)[:10]), shown(status, style="" if u.active else "dim"),
                           key=u.username)
         active = sum(1 for u in users if u.active)
         self.show_status(f"{done} {len(users)} users, {active} active.".strip())
@@ -269,7 +269,7 @@ class OneTimePasswordScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="one-time-box", classes="dialog"):
             yield Label(f"{self.username}'s one-time password", classes="title")
-            yield Static(Text(self.password, style="bold"), id="one-time-password")
+            yield Static(shown(self.password, style="bold"), id="one-time-password")
             yield Static("Give it to them in person or by phone, never by email. They choose their own "
                          "password when they first unlock. It is not shown again.")
             yield Button("Done", variant="primary", id="done")

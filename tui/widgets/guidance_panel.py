@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
+from tui.widgets.plain import Static, shown
 from vault import guidance
 
 # The person's own words are theirs, verbatim: never reviewed. Concerns are opinion by design,
@@ -25,7 +25,7 @@ def findings_text(text: str, findings: list[guidance.Finding]) -> Text:
     for f in findings:
         line = text.count("\n", 0, f.start) + 1
         out.append(f"Line {line}: ", style="bold")
-        out.append(f"“{text[f.start:f.end]}”", style="bold yellow")
+        out.append_text(shown(f"“{text[f.start:f.end]}”", style="bold yellow"))
         out.append(f"\n  {f.message}\n  {f.suggestion}\n\n")
     return out
 
