@@ -8,6 +8,12 @@ anything a person wrote.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vault.record_schema import Problem
+
 
 class VaultError(Exception):
     """The root of every error the core raises on purpose."""
@@ -22,6 +28,31 @@ class VaultError(Exception):
 
 class InvalidInput(VaultError):
     """A value given to the vault was refused (the sentence names it)."""
+
+
+class InvalidWhen(InvalidInput):
+    """A date and time that could not be read (:mod:`vault.dates`).
+
+    ``reason`` is the sentence without its subject ("is in the future: …"), for a face that
+    puts the field's label before it; neither repeats what was typed.
+    """
+
+    def __init__(self, reason: str, sentence: str | None = None) -> None:
+        super().__init__(sentence or f"The date and time given {reason}")
+        self.reason = reason
+
+
+class InvalidRecord(InvalidInput):
+    """A draft that cannot be submitted yet: ``problems`` holds every reason, in the form's
+    order; the sentence names the first field."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        if self.problems:
+            first = self.problems[0]
+            super().__init__(f"The field {first.field!r} {first.message}")
+        else:
+            super().__init__("The record cannot be submitted.")
 
 
 class AccessDenied(VaultError):
