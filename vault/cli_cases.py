@@ -7,9 +7,17 @@ import argparse
 from vault import cases, record_schema, retention
 from vault.case_text import case_line, render_case
 from vault.cli import Parser, Secrets, info, out, unlock, unlock_for_confirming, usage
-from vault.cli_records import Command, read_text
+from vault.cli_records import FROM_WHERE, Command, Confidential, Inputs, add_confidential
 from vault.errors import InvalidInput
 from vault.record_text import local_time
+
+DECISION = Confidential("text", "decision", "what was decided and why", one_line=False)
+REFERRED_TO = Confidential("to", "recipient", "for an external referral: who it went to",
+                           hint="who the referral went to")
+OUTCOME = Confidential("outcome", "outcome", "the case's outcome", one_line=False)
+SUBJECT_BORN = Confidential("subject-born", "date of birth",
+                            "the person's date of birth (YYYY-MM-DD), if a child: their record is then kept "
+                            "until 25", optional=True, hint="YYYY-MM-DD, if the person is a child; empty if not")
 
 
 def cmd_case_list(args: argparse.Namespace) -> int:
@@ -65,8 +73,12 @@ def cmd_case_show(args: argparse.Namespace) -> int:
 
 def cmd_case_decide(args: argparse.Namespace) -> int:
     with unlock(args, Secrets(args.password_stdin)) as session:
-        text = read_text(args.text_file, "The decision file")
-        number = session.decide_case(args.case, text, kind=args.kind, to=args.to)
+        inputs = Inputs(args)
+        text = inputs.required(DECISION)
+        # Only an external referral names who it went to: ask for no one otherwise (a file given
+        # anyway is passed on, and refused by the core in one sentence).
+        to = inputs.required(REFERRED_TO) if args.kind == "external_referral" or args.to_file else None
+        number = session.decide_case(args.case, text, kind=args.kind, to=to)
     out(f"Decision {number} added to {args.case.strip().upper()} ({args.kind.replace('_', ' ')}).")
     return 0
 
@@ -74,8 +86,10 @@ def cmd_case_decide(args: argparse.Namespace) -> int:
 def cmd_case_close(args: argparse.Namespace) -> int:
     session, password = unlock_for_confirming(args, Secrets(args.password_stdin))
     with session:
-        until = session.close_case(args.case, args.outcome, password=password, retain_until=args.retain_until,
-                                   subject_born=args.subject_born)
+        inputs = Inputs(args)
+        outcome, born = inputs.required(OUTCOME), inputs.text(SUBJECT_BORN)
+        until = session.close_case(args.case, outcome, password=password, retain_until=args.retain_until,
+                                   subject_born=born)
     out(f"Closed {args.case.strip().upper()}; its records are kept until {until}, then reviewed for destruction.")
     return 0
 
@@ -140,21 +154,22 @@ def add_commands(sub: argparse._SubParsersAction[Parser], common: Parser, comman
                 cmd_case_show)
     p.add_argument("case", metavar="CASE")
     p = command(csub, "decide", "add a decision and its reason to a case's log", cmd_case_decide)
+    p.epilog = FROM_WHERE
     p.add_argument("case", metavar="CASE")
     p.add_argument("--text-file", required=True, metavar="FILE",
-                   help="what was decided and why (- for standard input)")
+                   help="what was decided and why (any number of lines): read from FILE, or - for standard input")
     p.add_argument("--kind", choices=cases.DECISIONS, default="review",
-                   help="review (default), no_referral (a decision not to refer), external_referral (with --to), "
-                        "monitoring, or note")
-    p.add_argument("--to", metavar="PARTY", help="for an external referral: who it went to")
+                   help="review (default), no_referral (a decision not to refer), external_referral (naming who "
+                        "it went to), monitoring, or note")
+    add_confidential(p, REFERRED_TO)
     p = command(csub, "close", "close a case with its outcome and retention date (checks your password again)",
                 cmd_case_close)
+    p.epilog = FROM_WHERE
     p.add_argument("case", metavar="CASE")
-    p.add_argument("--outcome", required=True, metavar="TEXT")
+    add_confidential(p, OUTCOME)
     p.add_argument("--retain-until", metavar="DATE",
                    help="keep its records until this date (default: the retention rules' suggestion)")
-    p.add_argument("--subject-born", metavar="DATE",
-                   help="the person's date of birth, if a child: their record is then kept until 25 (encrypted)")
+    add_confidential(p, SUBJECT_BORN)
     command(csub, "retention", "closed cases past their retention date, for review", cmd_case_retention)
     p = command(csub, "destroy", "destroy a closed case's records past their retention date (checks your "
                 "password again; cannot be undone)", cmd_case_destroy)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from vault import record_schema
 from vault.cli import Parser, Secrets, info, out, unlock, usage
@@ -37,6 +39,114 @@ def read_text(path: str, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(f"{what} is not UTF-8 text.") from None
+
+
+# Text the vault keeps encrypted never comes from the command line: argv is visible to every
+# user of the computer (ps, /proc) and kept in shell history.
+FROM_WHERE = ("Text the vault keeps encrypted is never taken on the command line, where every user of this "
+              "computer can see it: each value comes from a file (UTF-8), from standard input (- for one of "
+              "them, after the password line with --password-stdin) or, when left out in a terminal, from a "
+              "prompt.")
+
+
+@dataclass(frozen=True)
+class Confidential:
+    """A value the vault keeps encrypted, given as ``--OPTION-file FILE`` or asked for."""
+
+    option: str  # "basis": --basis-file FILE (the old --basis is refused)
+    noun: str  # "lawful basis", as sentences name it
+    help: str  # what it is, for --help
+    one_line: bool = True  # a file's trailing newline is trimmed; the prompt reads one line
+    optional: bool = False  # left out where no one can be asked: none
+    hint: str = ""  # added to the prompt
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.option}-file"
+
+
+class Refused(argparse.Action):
+    """An option that once took encrypted text on the command line: it still parses, so an old
+    script stops with the reason and what to use instead, and its value is never echoed."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs="?", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> NoReturn:
+        old = self.option_strings[0]
+        parser.error(f"{old} is no longer accepted: what you type on the command line is visible to every user "
+                     f"of this computer and kept in shell history; use {old}-file FILE (or - for standard "
+                     "input), or leave it out to be asked")
+
+
+def add_confidential(p: argparse.ArgumentParser, value: Confidential) -> None:
+    """``--OPTION-file FILE``, and the old ``--OPTION TEXT`` refused."""
+    shape = "one line" if value.one_line else "any number of lines"
+    asked = "if left out, asked for in a terminal" if not value.optional else (
+        "if left out, asked for in a terminal (an empty answer: none)")
+    p.add_argument(value.flag, metavar="FILE",
+                   help=f"{value.help} ({shape}): read from FILE, or - for standard input; {asked}")
+    p.add_argument(f"--{value.option}", action=Refused)
+
+
+class Inputs:
+    """Where a command's confidential values come from: ``--OPTION-file FILE``, standard input
+    (``-``, for one value: the rest of it, after any password lines of ``--password-stdin``), or,
+    left out when standard input is a terminal, a plain prompt on stderr."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._stdin_taken_by: str | None = None
+
+    def text(self, value: Confidential) -> str | None:
+        """The value (``None`` only for an optional one not given); raises InvalidInput."""
+        path = getattr(self.args, value.flag[2:].replace("-", "_"), None)
+        if path is not None:
+            if path == "-":
+                if self._stdin_taken_by is not None:
+                    raise InvalidInput(f"Only one value can come from standard input and {self._stdin_taken_by} "
+                                       f"already does; give {value.flag} a file.")
+                self._stdin_taken_by = value.flag
+            text = read_text(path, f"The {value.noun} file")
+            return text.removesuffix("\n").removesuffix("\r") if value.one_line else text
+        if not sys.stdin.isatty():
+            if value.optional:
+                return None
+            raise InvalidInput(f"Give the {value.noun} with {value.flag} FILE (or - for standard input), "
+                               "or run the command in a terminal to be asked.")
+        return self._ask(value)
+
+    def required(self, value: Confidential) -> str:
+        text = self.text(value)
+        assert text is not None, "only an optional value can be missing"
+        return text
+
+    @staticmethod
+    def _ask(value: Confidential) -> str | None:
+        ending = "" if value.one_line else "; end with an empty line"
+        hint = f" ({value.hint}{ending})" if value.hint or ending else ""
+        print(f"{value.noun[0].upper()}{value.noun[1:]}{hint}:", end=" " if value.one_line else "\n",
+              file=sys.stderr, flush=True)
+        if value.one_line:
+            line = sys.stdin.readline()
+            if not line:
+                raise InvalidInput(f"Standard input ended before the {value.noun} was given.")
+            answer = line.rstrip("\r\n")
+            return None if value.optional and not answer.strip() else answer
+        lines = []
+        for line in iter(sys.stdin.readline, ""):
+            if not line.rstrip("\r\n"):
+                break
+            lines.append(line.rstrip("\r\n"))
+        return "\n".join(lines)
+
+
+ADDENDUM = Confidential("text", "addendum", "the addendum's text", one_line=False)
+SUMMARY = Confidential("summary", "summary", "the minimal information shared", one_line=False)
+DISCLOSED_TO = Confidential("to", "recipient", "who it was shared with", hint="who it was shared with")
+BASIS = Confidential("basis", "lawful basis", "the lawful basis")
 
 
 def cmd_record_new(args: argparse.Namespace) -> int:
@@ -119,17 +229,17 @@ def cmd_record_revoke(args: argparse.Namespace) -> int:
 
 def cmd_record_addendum(args: argparse.Namespace) -> int:
     with unlock(args, Secrets(args.password_stdin)) as session:
-        text = read_text(args.text_file, "The addendum file")
-        number = session.add_addendum(args.ref, text)
+        number = session.add_addendum(args.ref, Inputs(args).required(ADDENDUM))
     out(f"Addendum {number} added.")
     return 0
 
 
 def cmd_record_disclose(args: argparse.Namespace) -> int:
     with unlock(args, Secrets(args.password_stdin)) as session:
-        summary = read_text(args.summary_file, "The summary file")
-        number = session.disclose_record(args.ref, to=args.to, channel=args.channel, basis=args.basis,
-                                         summary=summary, consent=args.consent)
+        inputs = Inputs(args)
+        to, basis, summary = (inputs.required(v) for v in (DISCLOSED_TO, BASIS, SUMMARY))
+        number = session.disclose_record(args.ref, to=to, channel=args.channel, basis=basis, summary=summary,
+                                         consent=args.consent)
     out(f"External disclosure {number} recorded (the vault sends nothing itself).")
     return 0
 
@@ -172,11 +282,14 @@ def add_commands(sub: argparse._SubParsersAction[Parser], common: Parser, comman
     p.add_argument("--text-file", required=True, metavar="FILE", help="the addendum's text (- for standard input)")
     p = command(rsub, "disclose", "record information shared outside the vault (police, social care)",
                 cmd_record_disclose)
+    p.epilog = FROM_WHERE
     p.add_argument("ref", metavar="REF")
-    p.add_argument("--to", required=True, metavar="PARTY", help="who it was shared with")
+    add_confidential(p, DISCLOSED_TO)
     p.add_argument("--channel", choices=record_schema.CHANNELS, default="verbal",
                    help="how (verbal is the policy's default)")
-    p.add_argument("--basis", required=True, metavar="TEXT", help="the lawful basis")
-    p.add_argument("--summary-file", required=True, metavar="FILE", help="the minimal information shared")
+    add_confidential(p, BASIS)
+    p.add_argument("--summary-file", required=True, metavar="FILE",
+                   help="the minimal information shared (any number of lines): read from FILE, or - for "
+                        "standard input")
     p.add_argument("--consent", choices=record_schema.CONSENTS, default="not_sought",
                    help="consent at the time (default: not_sought)")

@@ -59,15 +59,16 @@ def test_a_case_by_the_command_line(cli: Run, v: Built, clock: FakeClock, tmp_pa
     assert case.startswith("CASE-2026-")
     assert "No referrals waiting" in ok(as_user(cli, v, "sofia", "case", "referrals")).err
     ok(as_user(cli, v, "sofia", "case", "decide", case, "--text-file", "-", stdin="Reviewed with the deputy."))
-    ok(as_user(cli, v, "sofia", "case", "decide", case, "--kind", "external_referral", "--to", "Social care",
-               "--text-file", "-", stdin="Referred by phone."))
+    (tmp_path / "to.txt").write_text("Social care\n", encoding="utf-8")
+    ok(as_user(cli, v, "sofia", "case", "decide", case, "--kind", "external_referral", "--to-file",
+               str(tmp_path / "to.txt"), "--text-file", "-", stdin="Referred by phone."))
     listed = ok(as_user(cli, v, "sofia", "case", "list")).out
     assert case in listed and "action taken (referred externally)" in listed and words not in listed
     shown = ok(as_user(cli, v, "sofia", "case", "show", case)).out
     assert "External referral to Social care by sofia" in shown and words in shown
     assert "Reviewed with the deputy." in shown
 
-    closed = ok(as_user(cli, v, "sofia", "case", "close", case, "--outcome", "Support plan in place."))
+    closed = ok(as_user(cli, v, "sofia", "case", "close", case, "--outcome-file", "-", stdin="Support plan in place."))
     assert "kept until 2032-09-21" in closed.out
     assert "is closed" in refused(as_user(cli, v, "sofia", "case", "decide", case, "--text-file", "-",
                                           stdin="Late."))
@@ -86,7 +87,7 @@ def test_staff_and_auditors_are_refused_every_case_command_in_one_sentence(cli: 
     for user in ("sam", "carol"):
         for args in (("case", "list"), ("case", "referrals"), ("case", "open", "IV-2026-0001"),
                      ("case", "show", "CASE-2026-0001"), ("case", "retention"),
-                     ("case", "close", "CASE-2026-0001", "--outcome", "x"),
+                     ("case", "close", "CASE-2026-0001", "--outcome-file", "-"),
                      ("case", "destroy", "CASE-2026-0001", "--yes")):
             assert "safeguarding" in refused(as_user(cli, v, user, *args))
     assert "safeguarding team or an admin" in refused(as_user(cli, v, "sam", "case", "rules"))

@@ -164,9 +164,10 @@ def test_share_refer_addendum_disclose_and_revoke(cli: Run, v: Built, tmp_path: 
     assert "Addendum 2 added" in ok(as_user(cli, v, "bob", "record", "addendum", ref, "--text-file", "-",
                                             stdin="Typed on standard input.")).out
     (tmp_path / "summary.txt").write_text("Name, address, the disclosure in one line.", encoding="utf-8")
-    disclosed = ok(as_user(cli, v, "sam", "record", "disclose", ref, "--to", "Police (PC 123)", "--channel",
-                           "phone", "--basis", "prevent serious harm", "--summary-file",
-                           str(tmp_path / "summary.txt"), "--consent", "refused"))
+    (tmp_path / "to.txt").write_text("Police (PC 123)\n", encoding="utf-8")  # one line: the newline is trimmed
+    disclosed = ok(as_user(cli, v, "sam", "record", "disclose", ref, "--to-file", str(tmp_path / "to.txt"),
+                           "--channel", "phone", "--basis-file", "-", "--summary-file",
+                           str(tmp_path / "summary.txt"), "--consent", "refused", stdin="prevent serious harm\n"))
     assert "External disclosure 1 recorded" in disclosed.out
 
     shown = json.loads(ok(as_user(cli, v, "sam", "record", "show", ref, "--json")).out)
@@ -231,6 +232,7 @@ def inputs(tmp_path: Path) -> dict[str, str]:
         "not_utf8": b'{"own_words": "caf\xe9", "observations": "seen"}',
         "ten_mb": json.dumps({"own_words": "a" * 10_000_000, "observations": "seen"}).encode(),
         "good": json.dumps({"own_words": "said", "observations": "seen"}).encode(),
+        "party": b"Police\n",
     }
     out = {}
     for name, data in files.items():
@@ -267,8 +269,8 @@ ERRORS = [
     (ADMIN, ("record", "new", "--from-json", "{good}", "--draft"), "write records"),
     ("bob", ("record", "addendum", "{ref}", "--text-file", "{missing}"), "cannot be read"),
     ("bob", ("record", "addendum", "{ref}", "--text-file", "{not_utf8}"), "not UTF-8"),
-    ("bob", ("record", "disclose", "{ref}", "--to", "Police", "--basis", "duty", "--summary-file", "{missing}"),
-     "cannot be read"),
+    ("bob", ("record", "disclose", "{ref}", "--to-file", "{party}", "--basis-file", "{party}", "--summary-file",
+             "{missing}"), "cannot be read"),
     ("carol", ("audit", "export", "--format", "jsonl", "--record", MISSING), "does not exist"),
 ]
 

@@ -137,7 +137,8 @@ COMMANDS = [["record", "list"], ["record", "show"], ["record", "new", "--from-js
             ["user", "reset"], ["backup"], ["restore"], ["rekey"], ["passwd"], ["guidance", "check"],
             ["record", "share"], ["case", "decide"], ["user", "disable"], ["record", "disclose"]]
 TOKENS = st.sampled_from(["--user", ADMIN, "--password-stdin", "--format", "csv", "--role", "staff", "--to",
-                          "--since", "--out", "IV-2026-0001", "-", "--limit", "--reason", "x" * 300,
+                          "--to-file", "--basis", "--outcome-file", "--since", "--out", "IV-2026-0001", "-",
+                          "--limit", "--reason", "x" * 300,
                           "\x00", "é", "--", "-h", "../nowhere/x", "CASE-2026-0001", "0", "-1"]) | st.text(max_size=12)
 LOGGED_BY_AN_UNLOCK = {"cli-vault/vault.db", "cli-vault/vault.db-wal", "cli-vault/vault.db-shm",
                        "cli-vault/vault.keys.lock"}

@@ -1,8 +1,9 @@
 """The leak campaign (SPEC §9): unique canaries, ASCII and non-ASCII (so that their UTF-16 form
 differs from any UTF-8 one), planted in 200 records, their addenda, disclosures and case notes;
-then every command is run; then every byte of every file the vault, its backup and its restored
-copy, the exports, the checkpoint and the temporary directory hold is scanned, with everything the
-commands printed: zero hits.
+then every command is run, what the vault keeps encrypted given in files, never on the command
+line; then every byte of every file the vault, its backup and its restored copy, the exports, the
+checkpoint and the temporary directory hold is scanned, with everything the commands printed and
+every command line they were run with: zero hits.
 
 Two commands print record text on purpose, to the person who asked for it: ``record show`` and
 ``case show``. Their output is checked to hold only the canaries of what was asked for.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +44,14 @@ def _recovery_code(vault_dir: Path) -> str:
 def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_tmp: Path) -> None:
     started = time.time() - 1
     printed: list[str] = []
+    argv: list[str] = []  # every command line run: visible to every local user, so scanned too
     inputs = tmp_path / "inputs"  # what a person gives the CLI: their own files, not the vault's
     inputs.mkdir()
 
     def run(*args: str, user: str | None = None, stdin: str = "", ok: bool = True,
             shows_text: bool = False) -> CliResult:
         extra = ("--user", user, "--password-stdin") if user else ()
+        argv.extend((*args, *extra))
         result: CliResult = cli(*args, *extra, stdin=(PW[user] + "\n" if user else "") + stdin)
         assert (result.code == 0) == ok, (args, result.err)
         printed.append(result.err if shows_text else result.out + result.err)
@@ -59,6 +63,7 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer"), ("ada", "auditor"),
                        ("lee", "line_manager")):
         one_time = run("user", "add", name, "--role", role, user="alice").last_line
+        argv.extend(("passwd", "--user", name, "--password-stdin"))
         cli("passwd", "--user", name, "--password-stdin", stdin=f"{one_time}\n{PW[name]}\n")
     vault_dir = tmp_path / "cli-vault"
 
@@ -88,6 +93,16 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     record_json.write_text(json.dumps({"own_words": f"CLI {_canary('J', 0)}", "observations": "o"}))
     canaries[json.loads(record_json.read_text())["own_words"].split()[1]] = "cli record"
     canaries[summary.read_text().split()[1]] = "disclosure"
+    one_liners = {}  # the values once given as options: --to, --basis, --outcome, --subject-born
+    for name, value, label in (("party", f"Police {_canary('P', 0)}", "disclosure"),
+                               ("basis", f"Act {_canary('B', 0)}", "disclosure"),
+                               ("referred-to", f"Team {_canary('R', 0)}", "case note"),
+                               ("outcome", f"Closed {_canary('O', 0)}", "case note"),
+                               ("born", str(date(2010, 1, 1) + timedelta(days=uuid.uuid4().int % 2900)),
+                                "case note")):
+        one_liners[name] = inputs / f"{name}.txt"
+        one_liners[name].write_text(value + "\n")
+        canaries[value.split()[-1]] = label
     guidance_input = inputs / "draft.txt"
     guidance_input.write_text(f"He obviously hit her {_canary('G', 0)}.")
     canaries[guidance_input.read_text().split()[-1].rstrip(".")] = "guidance input"
@@ -98,8 +113,8 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     run("record", "addendum", refs[1], "--text-file", str(addendum), user="sam")
     run("record", "share", refs[1], "--to", "lee", "--reason", "line_manager_advice", user="sam")
     run("record", "revoke", refs[1], "--from", "lee", user="sam")
-    run("record", "disclose", refs[1], "--to", "Children's social care", "--basis", "Children Act 1989 s47",
-        "--summary-file", str(summary), user="sam")
+    run("record", "disclose", refs[1], "--to-file", str(one_liners["party"]), "--basis-file",
+        str(one_liners["basis"]), "--summary-file", str(summary), user="sam")
     run("record", "refer", new_ref, user="sam")
     run("record", "submit", refs[2], user="sam", ok=False)  # already submitted: one sentence
     draft = run("record", "new", "--from-json", str(record_json), "--draft", user="sam").last_line
@@ -110,8 +125,11 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     run("case", "link", case, refs[8], user="sofia")
     run("case", "assign", case, "alice", user="sofia")
     run("case", "decide", case, "--text-file", str(note), "--kind", "no_referral", user="sofia")
+    run("case", "decide", case, "--text-file", str(note), "--kind", "external_referral", "--to-file",
+        str(one_liners["referred-to"]), user="sofia")
     run("case", "list", user="sofia")
-    run("case", "close", case, "--outcome", "Support in place.", user="sofia")
+    run("case", "close", case, "--outcome-file", str(one_liners["outcome"]), "--subject-born-file",
+        str(one_liners["born"]), user="sofia")
     run("case", "retention", user="sofia")
     run("case", "rules", user="sofia")
     exports = tmp_path / "exports"
@@ -134,6 +152,7 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
     case_shown = run("case", "show", case, user="sofia", shows_text=True).out
     in_case = {r for c, r in canaries.items() if c in case_shown}
     assert in_case <= {refs[0], refs[4], refs[8], "case note"} and "case note" in in_case
+    assert all(c in case_shown for c, r in canaries.items() if r == "case note")
 
     # The scan: every file, the temporary files, everything else printed.
     roots = [vault_dir, tmp_path / "restored", exports, private_tmp]
@@ -144,6 +163,7 @@ def test_no_canary_reaches_any_file_or_output(cli: Any, tmp_path: Path, private_
         except OSError:
             continue
     files[Path("<printed>")] = "\n".join(printed).encode("utf-8")
+    files[Path("<argv>")] = "\n".join(argv).encode("utf-8")
     assert len(files) > 8 and sum(len(b) for b in files.values()) > 1_000_000
     leaks = [hit for secret in canaries for hit in hits(files, secret)]
     for password in PW.values():
