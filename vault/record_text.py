@@ -8,6 +8,14 @@ from typing import Final
 from vault.records import HistoryEntry, RecordView
 
 
+def _stored_time(iso: str) -> str:
+    """A record's stored ``occurred_at`` in local time (as it was, if it cannot be read)."""
+    try:
+        return local_time(iso)
+    except ValueError:
+        return iso
+
+
 def local_time(iso: str | None) -> str:
     """A stored UTC time shown in the machine's local time zone."""
     if not iso:
@@ -32,7 +40,10 @@ def render_text(view: RecordView) -> str:
              + (f", submitted {local_time(s.submitted_at)} (signed)" if s.submitted_at else " (draft)")]
     for key, label in LABELS:
         if c.get(key):
-            lines += ["", f"{label}:", *("  " + line for line in str(c[key]).splitlines())]
+            value = str(c[key])
+            if key == "occurred_at" and s.status != "draft":  # a draft's is shown as typed
+                value = _stored_time(value)
+            lines += ["", f"{label}:", *("  " + line for line in value.splitlines())]
     consent = c["consent"].replace("_", " ") + (f" ({c['consent_reason']})" if c.get("consent_reason") else "")
     lines += ["", f"Limits of confidentiality explained: {'yes' if c['confidentiality_explained'] else 'no'}",
               f"Consent to share: {consent}"]
@@ -59,6 +70,8 @@ def describe_event(entry: HistoryEntry) -> str:
         return f"{d.get('channel')}, consent {str(d.get('consent', '')).replace('_', ' ')}"
     if entry.action == "record.addendum":
         return f"addendum {d.get('addendum_id')}"
+    if entry.action == "record.draft_saved":
+        return "autosave" if d.get("autosave") else ""
     if entry.action == "record.referred":
         return f"{len(d.get('added', []))} newly shared"
     return ""

@@ -16,11 +16,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, union_all, update
 
-from vault import audit, crypto, policy, record_schema
+from vault import audit, crypto, dates, policy, record_schema
 from vault.envelopes import Item, content_key, open_body, reencrypt, seal_body, seal_to
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import Addendum, AuditEvent, ExternalDisclosure, Grant, Record, RecordCounter, table
@@ -183,43 +184,64 @@ def create(session: Session, data: Any, *, draft: bool = False,
            share_with: Sequence[tuple[str, str]] = ()) -> str:
     """Write a record (submitted and signed, or a draft); return its reference.
 
-    ``share_with`` — (username, reason) pairs — shares a submitted record in the
-    same transaction, exactly as :func:`share` would one by one.
+    A record is checked in full (:func:`record_schema.validate`); a draft holds whatever
+    the form holds (:func:`record_schema.check_draft`). ``share_with`` — (username,
+    reason) pairs — shares a submitted record in the same transaction, exactly as
+    :func:`share` would one by one.
     """
     session.require("record.create")
-    content = record_schema.validate(data)
+    content = record_schema.check_draft(data) if draft else record_schema.validate(data)
     if share_with and draft:
         raise InvalidInput("A draft cannot be shared; submit it first.")
     for _name, reason in share_with:
         record_schema.check_choice(reason, "reason", record_schema.SHARE_REASONS)
-    key = crypto.random_bytes(crypto.KEY_SIZE)
-    now = audit.now_iso(session.vault.clock)
     with session.write() as conn:
-        me = session.refresh_directory(conn).person(session.user_id)
+        session.refresh_directory(conn)
         readers = [(_recipient(session, name), reason) for name, reason in share_with]
-        if len({p.user_id for p, _ in readers} | {me.user_id}) != len(readers) + 1:
-            raise InvalidInput("Each person can be given a record once, and the author already has it.")
-        record_id = _next_id(conn, _r)
-        reference = _next_reference(conn, now)
-        blob = seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
-        conn.execute(_INSERT_RECORD, {
-            "id": record_id, "reference": reference, "author_id": session.user_id,
-            "status": "draft" if draft else "submitted", "category": content["category"],
-            "urgency": content["urgency"], "protected": content["protected"], "created_at": now, "updated_at": now,
-            "submitted_at": None if draft else now, "referred_at": None, "key_version": 1, "content": blob})
-        _insert_grants(session, conn, record_id, 1, key, [(me, "author"), *readers], now)
-        events = [audit.Event("record.created", record_id=record_id, object=reference, properties={
-            "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
-            "urgency": content["urgency"], "protected": content["protected"]})]
-        if not draft:
-            events.append(audit.Event("record.submitted", record_id=record_id, object=reference,
-                                      properties={"reference": reference}))
-        events += [audit.Event("record.shared", record_id=record_id, object=reference, properties={
-            "reference": reference, "to": p.user_id, "to_username": p.username, "reason": reason})
-            for p, reason in readers]
-        session.append(conn, events)
+        record_id, reference, key = _insert_record(session, conn, content, draft=draft, readers=readers)
+    # Only once committed: a key cached for a rolled-back id would be taken for the next record's.
     session.content_keys[(record_id, 1)] = key
     return reference
+
+
+def _insert_record(session: Session, conn: Connection, content: dict[str, Any], *, draft: bool,
+                   readers: Sequence[tuple[Person, str]] = (), autosave: bool | None = None) -> tuple[int, str, bytes]:
+    """Insert a new record, its grants and its events inside ``conn``'s transaction; return
+    its id, reference and content key. ``autosave`` (not None) adds a ``record.draft_saved``.
+    The caller has refreshed the directory in ``conn``."""
+    key = crypto.random_bytes(crypto.KEY_SIZE)
+    now = audit.now_iso(session.vault.clock)
+    me = session.directory.person(session.user_id)
+    if len({p.user_id for p, _ in readers} | {me.user_id}) != len(readers) + 1:
+        raise InvalidInput("Each person can be given a record once, and the author already has it.")
+    record_id = _next_id(conn, _r)
+    reference = _next_reference(conn, now)
+    blob = seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
+    conn.execute(_INSERT_RECORD, {
+        "id": record_id, "reference": reference, "author_id": session.user_id,
+        "status": "draft" if draft else "submitted", "category": content["category"],
+        "urgency": content["urgency"], "protected": content["protected"], "created_at": now, "updated_at": now,
+        "submitted_at": None if draft else now, "referred_at": None, "key_version": 1, "content": blob})
+    _insert_grants(session, conn, record_id, 1, key, [(me, "author"), *readers], now)
+    events = [audit.Event("record.created", record_id=record_id, object=reference, properties={
+        "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
+        "urgency": content["urgency"], "protected": content["protected"]})]
+    if autosave is not None:
+        events.append(_draft_saved(record_id, reference, autosave))
+    if not draft:
+        events.append(audit.Event("record.submitted", record_id=record_id, object=reference,
+                                  properties={"reference": reference}))
+    events += [audit.Event("record.shared", record_id=record_id, object=reference, properties={
+        "reference": reference, "to": p.user_id, "to_username": p.username, "reason": reason})
+        for p, reason in readers]
+    session.append(conn, events)
+    return record_id, reference, key
+
+
+def _draft_saved(record_id: int, reference: str, autosave: bool) -> audit.Event:
+    # Content-free, as every event: that a draft was saved, and whether by the form's autosave.
+    return audit.Event("record.draft_saved", record_id=record_id, object=reference,
+                       properties={"reference": reference, "autosave": autosave})
 
 
 def _insert_grants(session: Session, conn: Connection, record_id: int, key_version: int, key: bytes,
@@ -237,19 +259,59 @@ def _insert_grants(session: Session, conn: Connection, record_id: int, key_versi
 
 
 def update_draft(session: Session, ref: str | int, data: Any) -> None:
-    """Replace a draft's content (only its author, only while it is a draft)."""
+    """Replace a draft's content with whatever the form holds (only its author, only while
+    it is a draft); see :func:`save_draft`."""
+    save_draft(session, ref, data)
+
+
+def save_draft(session: Session, ref: str | int | None, form: Any, *, autosave: bool = False) -> str:
+    """Keep what the form holds as an encrypted draft, complete or not; return its reference.
+
+    ``ref`` None creates the draft; otherwise it must be the caller's own draft. Every save,
+    the form's autosaves too, is a ``record.draft_saved`` event (``autosave`` true or false).
+    Refuses only what no form holds (:func:`record_schema.check_draft`).
+    """
     session.require("record.create")
-    content = record_schema.validate(data)
+    draft = record_schema.check_draft(form)
+    if ref is None:
+        with session.write() as conn:
+            session.refresh_directory(conn)
+            record_id, reference, key = _insert_record(session, conn, draft, draft=True, autosave=autosave)
+        session.content_keys[(record_id, 1)] = key
+        return reference
+    with session.write() as conn:
+        row, grant = _own_draft(session, conn, ref)
+        key = content_key(session, row, grant)
+        blob = seal_body(session, key, "record", row.id, row.id, row.key_version, draft, sign=False)
+        conn.execute(update(Record).where(Record.id == row.id).values(
+            content=blob, category=draft["category"], urgency=draft["urgency"],
+            protected=draft["protected"], updated_at=audit.now_iso(session.vault.clock)))
+        session.append(conn, [_draft_saved(row.id, row.reference, autosave)])
+    return str(row.reference)
+
+
+def open_draft(session: Session, ref: str | int) -> dict[str, Any]:
+    """The caller's own draft as the form holds it, decrypted for editing (every key
+    present; ``occurred_at`` as typed, or None). A view, so a ``record.viewed`` event."""
+    session.require("record.create")
     with session.write() as conn:
         row, grant = _readable(session, conn, ref)
-        _require_own_draft(session, row)
+        if row.status != "draft":
+            raise InvalidInput(f"Record {row.reference} is submitted; it can only be added to with an addendum.")
+        if row.author_id != session.user_id:
+            raise AccessDenied(f"Only the author of draft {row.reference} can open it for editing.")
         key = content_key(session, row, grant)
-        blob = seal_body(session, key, "record", row.id, row.id, row.key_version, content, sign=False)
-        conn.execute(update(Record).where(Record.id == row.id).values(
-            content=blob, category=content["category"], urgency=content["urgency"],
-            protected=content["protected"], updated_at=audit.now_iso(session.vault.clock)))
-        session.append(conn, [audit.Event("record.draft_saved", record_id=row.id, object=row.reference,
+        item = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        session.append(conn, [audit.Event("record.viewed", record_id=row.id, object=row.reference,
                                           properties={"reference": row.reference})])
+    # Drafts older than check_draft hold a validated record, which has every key already.
+    return {**record_schema.DEFAULTS, **dict.fromkeys(record_schema.REQUIRED, ""), **item.body}
+
+
+def _own_draft(session: Session, conn: Connection, ref: str | int) -> tuple[Any, Any]:
+    row, grant = _readable(session, conn, ref)
+    _require_own_draft(session, row)
+    return row, grant
 
 
 def _require_own_draft(session: Session, row: Any) -> None:
@@ -259,21 +321,59 @@ def _require_own_draft(session: Session, row: Any) -> None:
         raise AccessDenied(f"Only the author of draft {row.reference} can change or submit it.")
 
 
+def _moment(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
 def submit(session: Session, ref: str | int) -> str:
-    """Sign and submit a draft; from now on it is never edited."""
+    """Sign and submit a draft; from now on it is never edited.
+
+    The draft must pass :func:`record_schema.normalise` (``occurred_at`` read as of the
+    vault's clock); if it does not, :class:`~vault.errors.InvalidRecord` names every
+    problem and nothing changes.
+    """
     session.require("record.create")
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        _require_own_draft(session, row)
+        row, grant = _own_draft(session, conn, ref)
         key = content_key(session, row, grant)
         item = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
-        now = audit.now_iso(session.vault.clock)
-        blob = seal_body(session, key, "record", row.id, row.id, row.key_version, item.body, sign=True)
-        conn.execute(update(Record).where(Record.id == row.id).values(
-            content=blob, status="submitted", submitted_at=now, updated_at=now))
-        session.append(conn, [audit.Event("record.submitted", record_id=row.id, object=row.reference,
-                                          properties={"reference": row.reference})])
+        content = record_schema.normalise(item.body, dates.local_moment(session.vault.clock()),
+                                          started=_moment(row.created_at))
+        _seal_submitted(session, conn, row, key, content, saved=False)
     return str(row.reference)
+
+
+def submit_draft(session: Session, ref: str | int | None, form: Any) -> str:
+    """Save what the form holds and submit it, in one transaction: both or neither.
+
+    ``ref`` None writes a new record. If the form has problems,
+    :class:`~vault.errors.InvalidRecord` names every one and nothing changes (keep the
+    form with :func:`save_draft`). Returns the reference.
+    """
+    session.require("record.create")
+    draft = record_schema.check_draft(form)
+    now = dates.local_moment(session.vault.clock())
+    if ref is None:
+        return create(session, record_schema.normalise(draft, now))
+    with session.write() as conn:
+        row, grant = _own_draft(session, conn, ref)
+        content = record_schema.normalise(draft, now, started=_moment(row.created_at))
+        _seal_submitted(session, conn, row, content_key(session, row, grant), content, saved=True)
+    return str(row.reference)
+
+
+def _seal_submitted(session: Session, conn: Connection, row: Any, key: bytes, content: dict[str, Any], *,
+                    saved: bool) -> None:
+    """Replace a draft's content with ``content``, signed, and mark it submitted."""
+    now = audit.now_iso(session.vault.clock)
+    blob = seal_body(session, key, "record", row.id, row.id, row.key_version, content, sign=True)
+    conn.execute(update(Record).where(Record.id == row.id).values(
+        content=blob, status="submitted", submitted_at=now, updated_at=now, category=content["category"],
+        urgency=content["urgency"], protected=content["protected"]))
+    events = [_draft_saved(row.id, row.reference, False)] if saved else []
+    events.append(audit.Event("record.submitted", record_id=row.id, object=row.reference,
+                              properties={"reference": row.reference}))
+    session.append(conn, events)
 
 
 def list_page(session: Session, *, limit: int = 200, offset: int = 0, before: int | None = None,

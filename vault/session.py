@@ -442,6 +442,21 @@ class Session:
 
         return records.submit(self, ref)
 
+    def save_draft(self, ref: str | int | None, form: Any, *, autosave: bool = False) -> str:
+        from vault import records
+
+        return records.save_draft(self, ref, form, autosave=autosave)
+
+    def open_draft(self, ref: str | int) -> dict[str, Any]:
+        from vault import records
+
+        return records.open_draft(self, ref)
+
+    def submit_draft(self, ref: str | int | None, form: Any) -> str:
+        from vault import records
+
+        return records.submit_draft(self, ref, form)
+
     def list_records(self, **filters: Any) -> list[Any]:
         from vault import records
 
@@ -557,6 +572,13 @@ class Session:
         from vault import backup
 
         return backup.backup(self, out, progress=progress)
+
+    def check(self, *, progress: Callable[[int, int], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> Any:
+        """Check the whole database and log the outcome (see :func:`vault.check.check`)."""
+        from vault import check
+
+        return check.check(self, progress=progress, cancelled=cancelled)
 
     # --- audit -------------------------------------------------------------------
 

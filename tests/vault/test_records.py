@@ -407,33 +407,38 @@ def test_every_record_action_is_in_the_export_and_the_history_without_content(v:
 # --- 7. the JSON form -----------------------------------------------------------------------
 
 
-def _bad_inputs() -> list[tuple[Any, str | None]]:
-    """(data, the field its refusal must name); None: no field (not an object)."""
-    cases: list[tuple[Any, str | None]] = []
+def _bad_inputs() -> list[tuple[Any, str | None, bool]]:
+    """(data, the field its refusal must name, whether a draft is refused too); None: no
+    field (not an object). A draft holds what a form can hold, complete or not (SPEC §9):
+    it is refused only what no form holds (wrong types, unknown keys, NUL, non-choices)."""
+    cases: list[tuple[Any, str | None, bool]] = []
     for field in record_schema.TEXT_FIELDS:
         for value in (7, 1.5, None, True, ["text"], {"text": "x"}, "a\x00b"):
-            cases.append((record(**{field: value}), field))
+            cases.append((record(**{field: value}), field, True))
     for field in ("confidentiality_explained", "protected"):
         for value in ("yes", "true", 1, 0, None, [True]):
-            cases.append((record(**{field: value}), field))
+            cases.append((record(**{field: value}), field, True))
     for field in ("consent", "category", "urgency"):
         for value in ("CANARY-not-a-choice", "Given", "", 1, None, True, ["given"]):
-            cases.append((record(**{field: value}), field))
-    for value in (5, True, "yesterday", "2026-13-01T10:00:00", "2026-01-01T10:00:00" + " " * 30, ["2026"]):
-        cases.append((record(occurred_at=value), "occurred_at"))
+            cases.append((record(**{field: value}), field, True))
+    for value in (5, True, ["2026"], "2026\x00"):
+        cases.append((record(occurred_at=value), "occurred_at", True))
+    for value in ("yesterday", "2026-13-01T10:00:00", "2026-01-01T10:00:00" + " " * 30):
+        cases.append((record(occurred_at=value), "occurred_at", False))
     cases += [
-        ({"observations": "seen"}, "own_words"),
-        ({"own_words": "said"}, "observations"),
-        ({}, "own_words"),
-        (record(own_words=""), "own_words"),
-        (record(own_words=" \n\t "), "own_words"),
-        (record(observations=""), "observations"),
-        (record(own_words="x" * (record_schema.MAX_FIELD_CHARS + 1)), "own_words"),
-        (record(subject="x" * (record_schema.MAX_SHORT_CHARS + 1)), "subject"),
-        (record(colour="red"), "colour"),
-        (record(Own_Words="said"), "Own_Words"),
-        ({"own_words": "said", "observations": "seen", "notes": "x"}, "notes"),
-        ([], None), ([record()], None), ("text", None), (3, None), (None, None), (True, None),
+        ({"observations": "seen"}, "own_words", False),
+        ({"own_words": "said"}, "observations", False),
+        ({}, "own_words", False),
+        (record(own_words=""), "own_words", False),
+        (record(own_words=" \n\t "), "own_words", False),
+        (record(observations=""), "observations", False),
+        (record(own_words="x" * (record_schema.MAX_FIELD_CHARS + 1)), "own_words", False),
+        (record(subject="x" * (record_schema.MAX_SHORT_CHARS + 1)), "subject", False),
+        (record(colour="red"), "colour", True),
+        (record(Own_Words="said"), "Own_Words", True),
+        ({"own_words": "said", "observations": "seen", "notes": "x"}, "notes", True),
+        ([], None, True), ([record()], None, True), ("text", None, True), (3, None, True), (None, None, True),
+        (True, None, True),
     ]
     return cases
 
@@ -443,9 +448,12 @@ def test_each_wrong_field_is_one_sentence_naming_it_and_changes_nothing(v: Built
         bob = s["bob"]
         draft = bob.create_record(record(subject="the draft"), draft=True)
         before = state(bob)
-        for data, field in _bad_inputs():
-            for attempt in (lambda d=data: bob.create_record(d), lambda d=data: bob.create_record(d, draft=True),
-                            lambda d=data: bob.update_draft(draft, d)):
+        for data, field, draft_too in _bad_inputs():
+            attempts = [lambda d=data: bob.create_record(d)]
+            if draft_too:
+                attempts += [lambda d=data: bob.create_record(d, draft=True), lambda d=data: bob.update_draft(draft, d),
+                             lambda d=data: bob.save_draft(None, d), lambda d=data: bob.save_draft(draft, d)]
+            for attempt in attempts:
                 with pytest.raises(InvalidInput) as info:
                     attempt()
                 message = str(info.value)
