@@ -125,8 +125,8 @@ class Inputs:
 
     @staticmethod
     def _ask(value: Confidential) -> str | None:
-        ending = "" if value.one_line else "; end with an empty line"
-        hint = f" ({value.hint}{ending})" if value.hint or ending else ""
+        notes = [note for note in (value.hint, "" if value.one_line else "end with an empty line") if note]
+        hint = f" ({'; '.join(notes)})" if notes else ""
         print(f"{value.noun[0].upper()}{value.noun[1:]}{hint}:", end=" " if value.one_line else "\n",
               file=sys.stderr, flush=True)
         if value.one_line:
