@@ -36,6 +36,7 @@ RULES: Final[dict[str, frozenset[str]]] = {
     "vault.backup": frozenset({ADMIN}),
     "vault.restore": frozenset({ADMIN}),
     "vault.rekey": frozenset({ADMIN}),
+    "vault.check": frozenset({ADMIN, AUDITOR}),
 }
 
 _REFUSALS: Final = {
@@ -53,6 +54,7 @@ _REFUSALS: Final = {
     "vault.backup": "Only an admin can back up the vault.",
     "vault.restore": "Only an admin can restore a backup; nothing was restored.",
     "vault.rekey": "Only an admin can give the database a new key.",
+    "vault.check": "Only an admin or an auditor can check the vault.",
 }
 
 
