@@ -14,6 +14,11 @@ it. The file::
 The hash is against accidental damage (a truncated or bit-flipped file is named as such); what
 protects the contents is the encryption, the slots' authentication and SQLCipher's page HMACs.
 Making a backup is an audit event, written first, so the backup holds its own event.
+
+A damaged database is never backed up, and a damaged copy never restored: both run the page and
+integrity phases of :mod:`vault.check` first (not the foreign-key and audit phases: a copy
+whose references or log do not hold is what an investigation needs kept, and restore verifies
+the log itself).
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
 
-from vault import audit, crypto, db
-from vault.errors import DamagedVault, InvalidInput, NotAVault, VaultExists
+from vault import audit, check, crypto, db
+from vault.errors import DamagedVault, InvalidInput, NotAVault, VaultError, VaultExists
 from vault.fsutil import atomic_binary_writer, ensure_private_dir, fsync_dir, private_open
 from vault.keyslots import KEYS_NAME, key_id
 
@@ -57,12 +62,17 @@ class BackupInfo:
 
 def backup(session: Session, out: Path, *, progress: Callable[[int, int], None] | None = None) -> BackupInfo:
     """Write an encrypted backup of the vault to ``out`` (0600, appearing only when complete,
-    never over an existing file). Admins only."""
+    never over an existing file). Admins only. Raises :class:`DamagedVault`, writing nothing, if
+    the database's pages or structure are damaged."""
     session.require("vault.backup")
     if out.exists() or out.is_symlink():
         raise InvalidInput(f"{out} already exists: choose another name; nothing was written.")
     if not out.parent.is_dir():
         raise InvalidInput(f"There is no folder {out.parent}.")
+    found = check.check_database(session)
+    if not found.ok:
+        raise DamagedVault(f"No backup was written: vault.db is damaged ({found.problem}); keep the last good "
+                           "backup and restore it into a new directory.")
     owners, recovery_public = session.key_owners()
     backup_key = crypto.random_bytes(crypto.KEY_SIZE)
     with session.write() as conn:
@@ -98,9 +108,9 @@ def read_info(path: Path) -> BackupInfo:
 def restore(vault: Vault, backup_file: Path, username: str, password: str) -> BackupInfo:
     """Restore ``backup_file`` into ``vault``'s directory, which must hold no vault and nothing
     else. The copy is unpacked in a private staging directory and opened there with
-    ``username``'s password (an admin's), its audit log verified, and its restoring logged; only
-    then is it moved into place. Raises a :class:`VaultError` sentence and leaves nothing
-    behind otherwise."""
+    ``username``'s password (an admin's), its pages and structure checked, its audit log
+    verified, and its restoring logged; only then is it moved into place. Raises a
+    :class:`VaultError` sentence and leaves nothing behind otherwise."""
     from vault.session import Vault as VaultType
 
     directory = vault.directory
@@ -123,8 +133,11 @@ def restore(vault: Vault, backup_file: Path, username: str, password: str) -> Ba
             header = _read_header(fh, backup_file)
             _unpack(fh, header, staging)
         staged = VaultType(staging, argon2=vault.keyring.argon2, clock=vault.clock)
-        with staged.unlock(username, password) as session:
+        with _unlocked(staged, username, password) as session:
             session.require("vault.restore")
+            found = check.check_database(session)
+            if not found.ok:
+                raise DamagedVault(f"The backup's database is damaged ({found.problem}); nothing was restored.")
             result = session.audit_verify()
             if not result.ok:
                 raise DamagedVault(f"The backup's audit log does not verify: {result.reason}")
@@ -145,6 +158,26 @@ def restore(vault: Vault, backup_file: Path, username: str, password: str) -> Ba
 
 
 # --- the parts --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _unlocked(staged: Vault, username: str, password: str) -> Iterator[Session]:
+    """The staged copy unlocked. A copy too damaged to open is named by the check; a refusal
+    inside is not hidden by the lock event a damaged copy may refuse in turn."""
+    try:
+        session = staged.unlock(username, password)
+    except DamagedVault as exc:
+        found = check.check_unopened(staged, username, password, exc)
+        if found.phase == "open":
+            raise
+        raise DamagedVault(f"The backup's database is damaged ({found.problem}); nothing was restored.") from None
+    try:
+        yield session
+    except BaseException:
+        with contextlib.suppress(VaultError):
+            session.lock()
+        raise
+    session.lock()
 
 
 def _backup_event(session: Session, seq: int) -> Any:

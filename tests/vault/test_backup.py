@@ -4,6 +4,7 @@ with nothing left behind; an older backup restored is caught by a later checkpoi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built
 from tests.security._util import all_bytes, assert_one_sentence, hits, key_material
 from vault import backup, db, keyslots
 from vault.errors import AccessDenied, DamagedVault, InvalidInput, NotAVault, VaultError, VaultExists, WrongPassword
-from vault.session import Vault
+from vault.session import Session, Vault
 
 CANARY = "qzcanary-backup-2f6c1d"
 
@@ -237,3 +238,70 @@ def test_a_dangling_link_at_the_backup_name_is_not_followed(office: Built, tmp_p
     with office.unlock() as admin, pytest.raises(InvalidInput, match="already exists"):
         admin.backup(tmp_path / "link")
     assert not (tmp_path / "elsewhere").exists()
+
+
+# --- a damaged database is never backed up, a damaged copy never restored -----------------------
+
+
+def _flip(data: bytearray, page: int) -> None:
+    """Flip one bit in the middle of ``page`` (numbered from 1) of a database's bytes."""
+    assert len(data) % db.PAGE_SIZE == 0 and 1 <= page <= len(data) // db.PAGE_SIZE
+    data[(page - 1) * db.PAGE_SIZE + db.PAGE_SIZE // 2] ^= 0x10
+
+
+def _records_root(session: Session) -> int:
+    with session.read() as conn:
+        return int(conn.exec_driver_sql("SELECT rootpage FROM sqlite_master WHERE name = 'records'").scalar_one())
+
+
+def test_a_damaged_database_is_never_backed_up(office: Built, tmp_path: Path) -> None:
+    with office.unlock() as admin:
+        page = _records_root(admin)
+    path = office.vault.db_path
+    assert not path.with_name("vault.db-wal").exists()  # closed: every page is in vault.db
+    data = bytearray(path.read_bytes())
+    _flip(data, page)
+    path.write_bytes(bytes(data))
+    with office.unlock() as admin:
+        assert admin.audit_verify().ok  # the log never reads the page: only the check finds it
+        with pytest.raises(DamagedVault) as refused:
+            admin.backup(tmp_path / "b")
+        assert admin.audit_page(limit=5, action="vault.backup") == []
+    assert_one_sentence(refused.value)
+    assert str(refused.value).startswith(f"No backup was written: vault.db is damaged (page {page} fails SQLCipher")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vault"]  # no backup, no scratch copy
+
+
+def _rehashed(backup_file: Path, target: Path, page: int) -> None:
+    """The backup with one bit flipped in ``page`` of its database and its hash recomputed: a
+    backup of a damaged database, as a version without the check could have made."""
+    data = backup_file.read_bytes()
+    header_end = data.index(b"\n", len(backup.MAGIC)) + 1
+    header = json.loads(data[len(backup.MAGIC):header_end])
+    body = bytearray(data[header_end:])
+    _flip(body, page)
+    header["db_sha256"] = hashlib.sha256(body).hexdigest()
+    target.write_bytes(backup.MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + bytes(body))
+
+
+def test_a_damaged_copy_is_never_restored_and_nothing_is_left(office: Built, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    with office.unlock() as admin:
+        admin.backup(out)
+    probe = _restore(office, out, tmp_path / "probe")  # where the copy keeps its records
+    with probe.unlock(ADMIN, ADMIN_PW) as admin:
+        page = _records_root(admin)
+    # The copy's records page (it opens; the check finds the page) and its first page (it does not
+    # open at all; the check still names the page).
+    for flipped in (page, 1):
+        bad = tmp_path / f"bad-{flipped}"
+        _rehashed(out, bad, flipped)
+        backup.read_info(bad)  # whole as its header says
+        target = tmp_path / f"r-{flipped}"
+        with pytest.raises(DamagedVault) as refused:
+            _restore(office, bad, target)
+        assert_one_sentence(refused.value)
+        assert str(refused.value) == (f"The backup's database is damaged (page {flipped} fails SQLCipher's check "
+                                      "(HMAC: it was altered or damaged on disk)); nothing was restored.")
+        assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "bad-1", f"bad-{page}", "probe", "vault"]
