@@ -573,6 +573,13 @@ class Session:
 
         return backup.backup(self, out, progress=progress)
 
+    def check(self, *, progress: Callable[[int, int], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> Any:
+        """Check the whole database and log the outcome (see :func:`vault.check.check`)."""
+        from vault import check
+
+        return check.check(self, progress=progress, cancelled=cancelled)
+
     # --- audit -------------------------------------------------------------------
 
     def audit_checkpoint(self) -> audit.Checkpoint:
