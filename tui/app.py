@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tui.keys import KeyGate
 from vault import policy
 from vault.display import visible
 from vault.errors import VaultError
@@ -81,6 +83,7 @@ class VaultApp(App[None]):
         self.idle_clock = clock
         self.idle_lock_s = idle_lock_s
         self.last_activity = clock()
+        self.key_gate = KeyGate(self, super().on_event)
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if high_contrast else STANDARD_THEME
 
@@ -119,11 +122,12 @@ class VaultApp(App[None]):
     def copy_to_clipboard(self, text: str) -> None:
         """Nothing of a record leaves through the clipboard."""
 
-    def on_event(self, event: Any) -> Any:  # any key or mouse use counts as activity
-        from textual import events
-
+    def on_event(self, event: Any) -> Any:
+        # Any key or mouse use counts as activity; keys from the terminal go through the gate.
         if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp):
             self.last_activity = self.idle_clock()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            return self.key_gate.arrive(event)
         return super().on_event(event)
 
     def lock_if_idle(self) -> None:

@@ -1,0 +1,80 @@
+"""Keys go where the user typed them, however fast: a burst of keys (as a password manager or a
+quick typist sends them) lands each key in the field that had focus when it was typed."""
+
+from __future__ import annotations
+
+from textual import events
+
+from tests.conftest import Built
+from tests.tui.test_app import RECORD, settle
+from tui.app import VaultApp, make_app
+from tui.screens.compose import ComposeScreen
+from tui.screens.login import LoginScreen
+from tui.screens.records import RecordsScreen
+from tui.widgets.plain import Input, TextArea
+
+KEY_NAMES = {"\t": "tab", "\r": "enter", " ": "space"}
+
+
+def burst(app: VaultApp, keys: list[str]) -> None:
+    """Post every key at once, without waiting between them, as a terminal delivers a burst."""
+    for key in keys:
+        if len(key) == 1 and key not in KEY_NAMES:
+            app.post_message(events.Key(key, key))
+        else:
+            name = KEY_NAMES.get(key, key)
+            app.post_message(events.Key(name, {"tab": "\t", "enter": "\r", "space": " "}.get(name)))
+
+
+def typed(text: str) -> list[str]:
+    return list(text)
+
+
+async def test_a_login_typed_in_one_burst_puts_the_password_in_the_password_box(built: Built) -> None:
+    built.add("sam", "staff")
+    password = built.passwords["sam"]
+    app = make_app(built.vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        seen_in_username: list[str] = []
+        username_box = app.screen.query_one("#username", Input)
+        username_box.watch(username_box, "value", lambda value: seen_in_username.append(value), init=False)
+        burst(app, [*typed("sam"), "tab", *typed(password), "enter"])
+        await settle(pilot)
+        assert isinstance(app.screen, RecordsScreen), "the burst did not log in"
+        assert seen_in_username == ["s", "sa", "sam"], "a key of the password went into the username box"
+
+
+async def test_a_login_with_enter_between_the_fields_in_one_burst(built: Built) -> None:
+    built.add("sam", "staff")
+    password = built.passwords["sam"]
+    app = make_app(built.vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        username_box = app.screen.query_one("#username", Input)
+        seen_in_username: list[str] = []
+        username_box.watch(username_box, "value", lambda value: seen_in_username.append(value), init=False)
+        burst(app, [*typed("sam"), "enter", *typed(password), "enter"])
+        await settle(pilot)
+        assert isinstance(app.screen, RecordsScreen), "the burst did not log in"
+        assert seen_in_username == ["s", "sa", "sam"], "a key of the password went into the username box"
+
+
+async def test_text_typed_right_after_tab_lands_in_the_next_field(built: Built) -> None:
+    built.add("sam", "staff")
+    app = make_app(built.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        burst(app, [*typed("sam"), "tab", *typed(built.passwords["sam"]), "enter"])
+        await settle(pilot)
+        burst(app, ["w", "n"])  # write a record; nobody in immediate danger
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        words, questions = "I was scared of him", "What happened next"
+        burst(app, [*typed(words), "tab", *typed(questions), "tab", *typed(RECORD["observations"])])
+        await settle(pilot)
+        screen = app.screen
+        assert screen.query_one("#own_words", TextArea).text == words
+        assert screen.query_one("#questions_asked", TextArea).text == questions
+        assert screen.query_one("#observations", TextArea).text == RECORD["observations"]
