@@ -10,7 +10,7 @@ scale, date) and one key per figure, each
 plus ``per_s`` for rates and ``target``/``met`` where the project has set a target.
 Without ``--json`` the same figures are printed as a table. Progress goes to stderr.
 ``--quick`` measures the same figures on a smaller audit log (20,000 events
-instead of 1,000,000), 10,000 listed records instead of 100,000, 2,000 searched records
+instead of 1,000,000), 10,000 listed and checked records instead of 100,000, 2,000 searched records
 instead of 10,000 and fewer repetitions,
 so that the whole run takes under a minute on two cores; ``--events N`` sets the audit
 log's size for either scale.
@@ -123,6 +123,17 @@ The figures and their baselines:
     Each of ``search_runs`` runs (3; 5 at full scale) unlocks a fresh session and then
     times the cold search, the cold baseline, the warm search and the warm baseline.
 
+``check_100k``
+    ``session.check()``, the whole check (SQLCipher's page check, SQLite's integrity and
+    foreign-key checks, the audit chain and signatures, and its own ``vault.checked`` event), on
+    a vault of ``records`` records (100,000; 10,000 with ``--quick``) built as for the list, so
+    with a log of a few events: what a longer log adds is ``audit_verify_signed``'s rate. The
+    seconds each phase took (from the check's own progress reports, which come at each phase's
+    end) are ``pages_s``, ``integrity_s``, ``foreign_keys_s`` and ``audit_s``. Baseline
+    (``raw_cipher_integrity_check``): ``PRAGMA cipher_integrity_check`` on a raw ``sqlcipher3``
+    connection to the same file, keyed and configured like the vault's. The two alternate,
+    ``check_runs`` times (3; 5 at full scale).
+
 ``guidance_review_5000_words``
     ``vault.guidance.review(text)`` of a text of 5,000 words made of the sentences of
     the two development sets in ``tests/vault`` (shuffled with a fixed seed, in
@@ -182,7 +193,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import event, insert
 
-from vault import audit, audit_log, crypto, db, envelopes, guidance, record_schema, records
+from vault import audit, audit_log, check, crypto, db, envelopes, guidance, record_schema, records
 from vault.models import Grant, Record, RecordCounter
 from vault.session import Session, Vault
 
@@ -276,14 +287,15 @@ class Scale:
     search_records: int  # readable records searched by search_10k_cold and search_10k_warm
     case_runs: int  # cases opened for case_open_20; cold and warm chronology views
     search_runs: int  # of each search (cold and warm) and its baseline
+    check_runs: int  # of the whole check and its baseline
 
 
 QUICK = Scale("quick", events=20_000, kdf_reps=5, unlock_reps=7, appends=500, runs=3, read_runs=7,
               creates=150, views=100, records=10_000, list_runs=15, list_budget_s=5.0, guidance_runs=60,
-              search_records=2_000, search_runs=3, case_runs=5)
+              search_records=2_000, search_runs=3, case_runs=5, check_runs=3)
 FULL = Scale("full", events=1_000_000, kdf_reps=9, unlock_reps=9, appends=1_000, runs=3, read_runs=3,
              creates=500, views=300, records=100_000, list_runs=25, list_budget_s=120.0, guidance_runs=300,
-             search_records=10_000, search_runs=5, case_runs=15)
+             search_records=10_000, search_runs=5, case_runs=15, check_runs=5)
 
 
 # --- plumbing ------------------------------------------------------------------------
@@ -1002,6 +1014,54 @@ def bench_records(workdir: Path, scale: Scale, progress: Progress) -> dict[str, 
         view = bench_view(unlock, scratch, scale, progress)
     return {"record_create": create, "record_view": view, "list_page_100k": bench_list(workdir, scale, progress)}
 
+# --- the whole check ------------------------------------------------------------------------------
+
+
+def bench_check(workdir: Path, scale: Scale, progress: Progress) -> Figure:
+    directory = workdir / "check-vault"
+    password = throwaway_password()
+    vault, _code = Vault.init(directory, ADMIN, password, roles=("staff",), argon2=CHEAP_ARGON2)
+    with vault.unlock(ADMIN, password) as admin:
+        admin.add_user(READER, ["safeguarding_officer"])
+    with vault.unlock(ADMIN, password) as builder:
+        build_records(builder, scale.records, progress, label="check_100k")
+    session = vault.unlock(ADMIN, password)
+    api: list[float] = []
+    base: list[float] = []
+    phases: dict[str, list[float]] = {name: [] for name in check.PHASES}
+
+    def whole() -> None:
+        ends: list[tuple[int, float]] = []
+        start = time.perf_counter()
+        result = session.check(progress=lambda done, _total: ends.append((done, time.perf_counter())))
+        if not result.ok:
+            raise RuntimeError("the check vault does not pass the check")
+        # The progress reports come as each database phase ends (1, 2 and 3 times the pages), then the log's.
+        reached = [next(t for done, t in ends if done >= n * result.pages) for n in (1, 2, 3)] + [ends[-1][1]]
+        for name, begin, end in zip(check.PHASES, [start, *reached[:-1]], reached, strict=True):
+            phases[name].append(end - begin)
+
+    def raw_page_check(raw: Any) -> None:
+        expect("cipher_integrity_check rows", len(raw.execute("PRAGMA cipher_integrity_check").fetchall()), 0)
+
+    try:
+        with raw_connection(vault.db_path, session.secrets.db_key) as raw:
+            pages = vault.db_path.stat().st_size // db.PAGE_SIZE
+            progress(f"check_100k: {scale.check_runs} x the whole check and the raw page check, alternating, on "
+                     f"{scale.records:,} records ({pages:,} pages)")
+            for _ in range(scale.check_runs):
+                api.append(timed(whole))
+                base.append(timed(partial(raw_page_check, raw)))
+    finally:
+        session.lock()
+    median, baseline = statistics.median(api), statistics.median(base)
+    progress(f"check_100k: {median:.3f} s (raw page check {baseline:.3f} s)")
+    out = figure(median, "raw_cipher_integrity_check", baseline,
+                 **{f"{name}_s": statistics.median(times) for name, times in phases.items()})
+    out["records"], out["pages"], out["runs"] = scale.records, pages, scale.check_runs
+    return out
+
+
 # --- cases and the auditor's page ------------------------------------------------------------------
 
 
@@ -1254,7 +1314,8 @@ def meta(scale: Scale, events: int) -> dict[str, Any]:
                  "audit_export_1m": scale.read_runs, "record_create": scale.creates, "record_view": scale.views,
                  "list_page_100k": scale.list_runs, "search_10k_cold": scale.search_runs,
                  "search_10k_warm": scale.search_runs, "case_open_20": scale.case_runs,
-                 "chronology_500": scale.case_runs, "audit_page_1m": scale.list_runs},
+                 "chronology_500": scale.case_runs, "audit_page_1m": scale.list_runs,
+                 "check_100k": scale.check_runs},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -1271,6 +1332,7 @@ def run(scale: Scale, events: int, *, with_growth: bool = False) -> dict[str, An
         record_figures = bench_records(workdir, scale, progress)
         search_figures = bench_search(workdir, scale, progress)
         case_figures = bench_cases(workdir, scale, progress)
+        check_figure = bench_check(workdir, scale, progress)
         session = build_log(workdir, events, progress)
         try:
             with raw_connection(session.vault.db_path, session.secrets.db_key) as raw:
@@ -1296,6 +1358,7 @@ def run(scale: Scale, events: int, *, with_growth: bool = False) -> dict[str, An
         **case_figures,
         "audit_page_1m": audit_page,
         "guidance_review_5000_words": guidance_figure,
+        "check_100k": check_figure,
     })
     if grown is not None:
         result["growth"] = grown

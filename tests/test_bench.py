@@ -85,3 +85,14 @@ def test_the_growth_figures_run_at_each_size(tmp_path: Path) -> None:
     for name in ("audit_verify_hash", "audit_verify_signed", "audit_export", "audit_page"):
         assert grown[name]["500"]["median_s"] > 0, name
     assert any("list_page" in line for line in bench.growth_lines(grown))
+
+
+def test_the_check_figure_runs_beside_the_raw_page_check(tmp_path: Path) -> None:
+    bench = _bench()
+    tiny = dataclasses.replace(bench.QUICK, records=300, check_runs=1)
+    figure = bench.bench_check(tmp_path, tiny, lambda _message: None)
+    assert figure["baseline"] == "raw_cipher_integrity_check" and figure["ratio"] > 0
+    assert figure["records"] == 300 and figure["pages"] > 0 and figure["runs"] == 1
+    phases = [figure[f"{name}_s"] for name in ("pages", "integrity", "foreign_keys", "audit")]
+    assert all(seconds >= 0 for seconds in phases) and sum(phases) <= figure["median_s"] * 1.01
+    assert "check_100k" in bench.meta(tiny, 0)["runs"]
