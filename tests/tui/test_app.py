@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from tests.conftest import ADMIN, Built, FakeClock
 from tui.app import VaultApp, check_environment, make_app
@@ -38,6 +38,14 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     for _ in range(2):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def released(pilot, selector: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the button ``selector`` no longer shows its last press: until then Textual's
+    Button ignores a click (its active effect, taken off by a 0.2 s timer, later on a busy machine)."""
+    button = pilot.app.screen.query_one(selector, Button)
+    while button.has_class("-active"):
+        await pilot.pause(0.05)
 
 
 async def _login(pilot, username: str, password: str) -> None:  # type: ignore[no-untyped-def]

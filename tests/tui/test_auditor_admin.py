@@ -13,7 +13,7 @@ from textual.widgets import Button, DataTable, Input, ProgressBar, SelectionList
 from textual.worker import WorkerFailed
 
 from tests.conftest import ADMIN, Built
-from tests.tui.test_app import _login, settle
+from tests.tui.test_app import _login, released, settle
 from tui.app import make_app
 from tui.screens.audit import AuditScreen, CheckpointScreen, ExportScreen, LogFiltersScreen, VerifyScreen
 from tui.screens.cases import OfficerScreen
@@ -222,7 +222,7 @@ async def test_the_admin_adds_disables_and_resets_users(office: Built) -> None:
         roles = app.screen.query_one("#new-roles", SelectionList)
         roles.select("deputy_safeguarding_officer")
         roles.select("line_manager")
-        await pilot.pause(0.3)  # a button ignores a second press within 0.2 s
+        await released(pilot, "#confirm-add")
         await pilot.click("#confirm-add")
         await settle(pilot)
         assert isinstance(app.screen, OneTimePasswordScreen)

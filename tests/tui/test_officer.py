@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from tests.conftest import Built, FakeClock
-from tests.tui.test_app import _login, settle
+from tests.tui.test_app import _login, released, settle
 from tui.app import make_app
 from tui.screens.cases import CaseScreen, CloseScreen, DecideScreen, DestroyScreen, OfficerScreen, PromptScreen
 from tui.screens.records import RecordsScreen
@@ -113,7 +113,7 @@ async def test_a_case_from_the_queue_to_destruction(team: Built, clock: FakeCloc
         await pilot.pause()
         assert isinstance(app.screen, DestroyScreen)
         app.screen.query_one("#destroy-reference", Input).value = case
-        await pilot.pause(0.3)  # a button ignores a second press while it still shows the first
+        await released(pilot, "#confirm-destroy")
         await pilot.click("#confirm-destroy")
         await settle(pilot)
         assert "was destroyed" in _text(app, "#case-status")
