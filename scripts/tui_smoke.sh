@@ -2,6 +2,10 @@
 # A real terminal run of the TUI in tmux: build a demo vault, log in as a member of staff, open a
 # record (its text must be on screen then), quit; afterwards neither the pane nor its scrollback
 # may hold any of the record's text. Exit 0 on success, 1 with a sentence otherwise.
+#
+# No step sleeps for a fixed time: each waits until the screen shows what it waited for (a key
+# sent before the focus has moved would go to the wrong field). How long each may take is scaled
+# from how long the TUI took to show its login screen in this run.
 set -euo pipefail
 
 BIN="${INCIDENT_VAULT_BIN:-$(dirname "$0")/../.venv/bin/incident-vault}"
@@ -17,26 +21,48 @@ PASSWORD="$(awk '$1 == "sam" {print $2}' "$WORK/demo.txt")"
 # Words from the demo records: they are on screen while a record is open, and nowhere after.
 SECRETS=("stepdad shouts" "Demo resident A" "quiet room")
 
-wait_for() {  # wait until the pane shows $1 (up to 20 s)
-    for _ in $(seq 1 80); do
-        tmux capture-pane -p -t "$SESSION" | grep -q -- "$1" && return 0
-        sleep 0.25
+PATIENCE=120  # seconds the login screen may take to appear; the later steps' bound comes from it
+
+pane() { tmux capture-pane -p -t "$SESSION"; }
+shows() { grep -q -- "$1" <<< "$(pane)"; }
+cursor_below() { (( $(tmux display -p -t "$SESSION" '#{cursor_y}') > $1 )); }  # the focused field's cursor
+microseconds() { echo "${EPOCHREALTIME//[.,]/}"; }
+
+wait_until() {  # wait until the command after $1 succeeds; $1 says what is awaited
+    local what="$1" give_up=$(( SECONDS + PATIENCE ))
+    shift
+    until "$@"; do
+        if (( SECONDS > give_up )); then
+            echo "tui_smoke: $what did not happen within $PATIENCE s." >&2
+            pane >&2
+            exit 1
+        fi
+        sleep 0.05
     done
-    echo "tui_smoke: the screen never showed '$1'." >&2
-    tmux capture-pane -p -t "$SESSION" >&2
-    exit 1
 }
 
+started="$(microseconds)"
 tmux new-session -d -s "$SESSION" -x 100 -y 30 "'$BIN' --vault '$VAULT'; echo TUI-EXITED; sleep 60"
-wait_for "Unlock"
-tmux send-keys -t "$SESSION" "sam"; sleep 0.3; tmux send-keys -t "$SESSION" Enter; sleep 0.3
-tmux send-keys -t "$SESSION" "$PASSWORD"; sleep 0.3; tmux send-keys -t "$SESSION" Enter
-wait_for "Page 1"
-# The newest record first; go down to the one with the canary text and open it.
-tmux send-keys -t "$SESSION" Down; sleep 0.3; tmux send-keys -t "$SESSION" Enter
-wait_for "stepdad shouts"
+wait_until "the login screen" shows "Unlock"
+# Ten times the start-up (an import-heavy, CPU-bound step, like those below), and at least 20 s.
+PATIENCE=$(( ($(microseconds) - started) * 10 / 1000000 ))
+(( PATIENCE >= 20 )) || PATIENCE=20
+
+tmux send-keys -t "$SESSION" "sam"
+wait_until "the username being typed" shows "  sam  "
+username_row=$(( $(grep -n -m 1 -- "  sam  " <<< "$(pane)" | cut -d: -f1) - 1 ))
+tmux send-keys -t "$SESSION" Enter
+wait_until "the focus moving to the password" cursor_below "$username_row"
+tmux send-keys -t "$SESSION" "$PASSWORD"
+wait_until "the password being typed" shows "$(printf '•%.0s' $(seq 1 "${#PASSWORD}"))"
+tmux send-keys -t "$SESSION" Enter
+wait_until "the records list" shows "Page 1"
+# The newest record first; go down to the one with the canary text and open it (both keys go to
+# the list, in order).
+tmux send-keys -t "$SESSION" Down Enter
+wait_until "the record being shown" shows "stepdad shouts"
 tmux send-keys -t "$SESSION" C-q
-wait_for "TUI-EXITED"
+wait_until "the TUI exiting" shows "TUI-EXITED"
 
 tmux capture-pane -p -S - -E - -t "$SESSION" > "$WORK/after.txt"
 for secret in "${SECRETS[@]}"; do
@@ -45,4 +71,4 @@ for secret in "${SECRETS[@]}"; do
         exit 1
     fi
 done
-echo "tui_smoke: logged in, opened a record, quit; nothing of it left in the pane or scrollback."
+echo "tui_smoke: logged in, opened a record, quit; nothing of it left in the pane or scrollback (each step allowed ${PATIENCE} s)."
