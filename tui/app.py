@@ -12,7 +12,10 @@ and never open the database themselves. Privacy is the app's job, not each scree
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -31,6 +34,7 @@ from vault.errors import VaultError
 from vault.session import Session, Vault
 
 IDLE_LOCK_S = 300.0
+CAUGHT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 # Textual reads these at start-up: a devtools connection, a log file, a timed screenshot,
 # scripted key presses. Any of them could carry record text out of the screen.
@@ -76,7 +80,7 @@ class VaultApp(App[None]):
     def __init__(self, vault: Vault, *, demo_users: Iterable[tuple[str, tuple[str, ...], str]] = (),
                  clock: Callable[[], float] = time.monotonic, idle_lock_s: float = IDLE_LOCK_S,
                  high_contrast: bool = False) -> None:
-        super().__init__()
+        super().__init__(driver_class=driver_class())
         self.vault = vault
         self.session: Session | None = None
         self.demo_users = tuple(demo_users)
@@ -84,6 +88,7 @@ class VaultApp(App[None]):
         self.idle_lock_s = idle_lock_s
         self.last_activity = clock()
         self.key_gate = KeyGate(self, super().on_event)
+        self.caught_signals: list[int] = []
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if high_contrast else STANDARD_THEME
 
@@ -94,6 +99,35 @@ class VaultApp(App[None]):
 
         self.push_screen(LoginScreen())
         self.set_interval(1.0, self.lock_if_idle, name="idle-lock")
+        self.catch_signals()
+
+    # --- signals: a terminated or hung-up UI keeps what was being written and locks ----------
+
+    def catch_signals(self) -> None:
+        """SIGTERM (a shutdown, ``kill``) and SIGHUP (the terminal or SSH connection gone) keep a
+        draft of what is being written, lock (the lock event is written) and leave the screen
+        blank, instead of dying with the record on screen."""
+        loop = asyncio.get_running_loop()
+        for signum in CAUGHT_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.signalled, signum)
+                self.caught_signals.append(signum)
+
+    def release_signals(self) -> None:
+        with contextlib.suppress(Exception):
+            loop = asyncio.get_running_loop()
+            for signum in self.caught_signals:
+                loop.remove_signal_handler(signum)
+        self.caught_signals.clear()
+
+    def signalled(self, signum: int) -> None:
+        said = self.keep_unfinished_records() if self.session is not None else []
+        if self.session is not None:
+            self.session.lock()
+            self.session = None
+        hung_up = signum == getattr(signal, "SIGHUP", None)
+        self.exit(return_code=128 + signum,
+                  message=None if hung_up else " ".join(["incident-vault was stopped and locked.", *said]))
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         # No "Save screenshot": a record on screen must not end up in a file.
@@ -261,6 +295,7 @@ class VaultApp(App[None]):
         self._close_messages_no_wait()
 
     def on_unmount(self) -> None:
+        self.release_signals()
         if self.session is not None:
             self.session.lock()
             self.session = None
@@ -269,3 +304,12 @@ class VaultApp(App[None]):
 def make_app(vault: Vault, **kwargs: Any) -> VaultApp:
     """The one factory for the terminal UI (CLI and tests)."""
     return VaultApp(vault, **kwargs)
+
+
+def driver_class() -> Any:
+    """The driver for a real terminal: Textual's, blanking the screen on the way out (POSIX)."""
+    if os.name != "posix":
+        return None
+    from tui.driver import BlankingDriver
+
+    return BlankingDriver

@@ -141,12 +141,14 @@ async def test_immediate_danger_sets_the_urgency_and_errors_are_one_sentence(peo
         await pilot.press("f5")  # nothing written yet: kept as a draft all the same (checks wait for submit)
         await settle(pilot)
         assert _status(app, "#compose-status").startswith("Saved as draft IV-")
-        await pilot.press("f6")  # submitting names the first required field in one sentence
-        await pilot.pause()
-        await pilot.click("#confirm")
+        await pilot.press("f6")  # submitting names every field that stops it, by its label, before asking
         await settle(pilot)
-        assert _status(app, "#compose-status") == "The field 'own_words' is required."
-        assert isinstance(app.screen, ComposeScreen)
+        assert not isinstance(app.screen, ConfirmSubmitScreen)
+        status = _status(app, "#compose-status")
+        assert "Their own words, exactly as said: is required." in status
+        assert "What you saw and heard: is required." in status
+        assert isinstance(app.screen, ComposeScreen) and app.focused is app.screen.query_one("#own_words")
+        assert app.screen.query_one("#own_words-label").has_class("-invalid")
 
 
 async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(people: Built) -> None:
@@ -236,7 +238,7 @@ async def test_locking_while_writing_keeps_the_record_as_a_draft(people: Built) 
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen)
         status = _status(app, "#login-status")
-        assert status.startswith("Locked after being left idle. The record you were writing is saved as draft IV-")
+        assert status.startswith("Locked after being left idle. The record you were writing is kept as draft IV-")
     with people.unlock("sam") as session:
         [draft] = session.list_records()
         assert draft.status == "draft"

@@ -3,6 +3,8 @@ draft, submit (confirmed: it becomes permanent), then who needs to know."""
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -15,11 +17,12 @@ from textual.widgets import Button, Checkbox, Footer, Header, Select
 from tui.screens.base import VaultScreen
 from tui.widgets.guidance_panel import GuidancePanel
 from tui.widgets.plain import Input, Label, Static, TextArea
-from vault import contacts, record_schema
-from vault.errors import VaultError
+from vault import contacts, dates, record_schema
+from vault.errors import InvalidRecord, InvalidWhen, VaultError
 
 if TYPE_CHECKING:
     from tui.app import VaultApp
+    from vault.session import Session
 
 # (field, label) in the order SPEC §4 gives them.
 LONG_FIELDS = (
@@ -34,8 +37,15 @@ SHORT_FIELDS = (
     ("subject", "Who it is about"),
     ("location", "Where"),
     ("present", "Who was present (names or roles)"),
-    ("occurred_at", "When it happened (e.g. 2026-11-21T15:40; blank if now)"),
+    ("occurred_at", "When it happened (e.g. now, yesterday 4pm, 21/11 15:40)"),
 )
+LABELS = {**dict(LONG_FIELDS), **dict(SHORT_FIELDS), "consent_reason": "Why (if consent was refused or not sought)"}
+AUTOSAVE_S = 5.0  # at most this much typing is lost if the process is killed
+
+
+def _label(field: str) -> str:
+    """A field as the form names it on screen."""
+    return LABELS.get(field, field.replace("_", " ").capitalize()).split(" (")[0]
 
 
 DANGER_CONTACTS = 6  # listed on the danger step; the rest are one key away (F3)
@@ -118,33 +128,43 @@ class ConfirmSubmitScreen(ModalScreen[bool]):
 
 
 class ComposeScreen(VaultScreen):
-    """The guided form, with the guidance panel beside it."""
+    """The guided form, with the guidance panel beside it.
+
+    Nothing written here is lost: the form is kept as an encrypted draft whatever it holds —
+    by F5, on escape, on lock, idle lock, quit, SIGTERM and SIGHUP (see ``VaultApp``), and by an
+    autosave every ``AUTOSAVE_S`` seconds while it changes. The checks run at submit, naming
+    each field by its label and moving the focus to the first. A draft reopens here.
+    """
 
     BINDINGS = [
         Binding("f5", "save_draft", "Save draft", id="save-draft", priority=True),
         Binding("f6", "submit", "Submit", id="submit", priority=True),
-        Binding("escape", "leave", "Back", id="leave"),
+        Binding("escape", "leave", "Keep as draft and go back", id="leave"),
     ]
 
-    def __init__(self, *, immediate: bool = False) -> None:
+    def __init__(self, *, immediate: bool = False, reference: str | None = None) -> None:
         super().__init__()
         self.immediate = immediate
-        self.reference: str | None = None  # once saved as a draft
+        self.reference = reference  # once saved as a draft (or the draft reopened)
+        self.loaded = reference is None  # a reopened draft is editable once its text is in
+        self.saved_form: dict[str, Any] | None = None  # what the vault holds, to autosave changes only
+        self.saving = threading.Lock()  # one writer of this draft at a time (worker, lock, signal)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
             with VerticalScroll(id="form"):
                 for field, label in LONG_FIELDS:
-                    yield Label(label, classes="field-label")
+                    yield Label(label, classes="field-label", id=f"{field}-label")
                     yield TextArea(id=field, classes="long-field", soft_wrap=True)
                 for field, label in SHORT_FIELDS:
-                    yield Label(label, classes="field-label")
+                    yield Label(label, classes="field-label", id=f"{field}-label")
                     yield Input(id=field)
+                yield Static("", id="occurred_at-understood", classes="status")
                 yield Checkbox("I explained the limits of confidentiality", id="confidentiality_explained")
                 yield Label("Consent to share", classes="field-label")
                 yield Select(_choices(record_schema.CONSENTS), value="not_sought", allow_blank=False, id="consent")
-                yield Label("Why (if consent was refused or not sought)", classes="field-label")
+                yield Label(LABELS["consent_reason"], classes="field-label", id="consent_reason-label")
                 yield Input(id="consent_reason")
                 yield Label("Category", classes="field-label")
                 yield Select(_choices(record_schema.CATEGORIES), value="safeguarding", allow_blank=False,
@@ -159,10 +179,44 @@ class ComposeScreen(VaultScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "New record"
+        self.sub_title = f"Draft {self.reference}" if self.reference else "New record"
+        self.set_interval(AUTOSAVE_S, self.autosave, name="autosave")
+        if self.reference is not None:
+            self.show_status(f"Opening draft {self.reference}…")
+            self.open_draft(self.reference)
+        else:
+            self.query_one("#own_words", TextArea).focus()
+
+    # --- a reopened draft ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="Opening the draft")
+    def open_draft(self, reference: str) -> None:
+        session = _vault_app(self).session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            form = session.open_draft(reference)
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, str(exc))
+        else:
+            self.app.call_from_thread(self.fill, form)
+
+    def fill(self, form: dict[str, Any]) -> None:
+        for field, _ in LONG_FIELDS:
+            self.query_one(f"#{field}", TextArea).load_text(str(form.get(field) or ""))
+        for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
+            self.query_one(f"#{field}", Input).value = str(form.get(field) or "")
+        for field in ("confidentiality_explained", "protected"):
+            self.query_one(f"#{field}", Checkbox).value = bool(form.get(field))
+        for field, choices in (("consent", record_schema.CONSENTS), ("category", record_schema.CATEGORIES),
+                               ("urgency", record_schema.URGENCIES)):
+            if form.get(field) in choices:
+                self.query_one(f"#{field}", Select).value = form[field]
+        self.saved_form, self.loaded = self.data(), True
+        self.show_status(f"Draft {self.reference}: edit it, F5 saves, F6 submits.")
         self.query_one("#own_words", TextArea).focus()
 
-    # --- live guidance ---------------------------------------------------------------------
+    # --- live guidance and the date as understood ---------------------------------------------
 
     @on(TextArea.Changed)
     def text_changed(self, event: TextArea.Changed) -> None:
@@ -174,76 +228,149 @@ class ComposeScreen(VaultScreen):
         if isinstance(widget, TextArea):
             self.query_one(GuidancePanel).show_findings(widget.id or "", widget.text)
 
+    @on(Input.Changed, "#occurred_at")
+    def when_changed(self, event: Input.Changed) -> None:
+        self.query_one("#occurred_at-understood", Static).update(self.understood(event.value))
+
+    def understood(self, typed: str) -> str:
+        if not typed.strip():
+            return ""
+        try:
+            when = dates.parse_when(typed, self.now())
+        except InvalidWhen as exc:
+            return f"Not understood yet: it {exc.reason.rstrip('.')} (kept as typed in the draft)."
+        return f"Understood as {dates.describe_when(when)}."
+
+    def now(self) -> datetime:
+        return dates.local_moment(_vault_app(self).vault.clock())
+
     # --- the record ------------------------------------------------------------------------
 
     def data(self) -> dict[str, Any]:
+        """The form exactly as it stands: a draft may hold anything, so nothing is trimmed."""
         data: dict[str, Any] = {field: self.query_one(f"#{field}", TextArea).text for field, _ in LONG_FIELDS}
-        for field, _ in SHORT_FIELDS:
-            value = self.query_one(f"#{field}", Input).value.strip()
-            if field != "occurred_at" or value:
-                data[field] = value
-        data["consent_reason"] = self.query_one("#consent_reason", Input).value.strip()
+        for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
+            data[field] = self.query_one(f"#{field}", Input).value
         for field in ("confidentiality_explained", "protected"):
             data[field] = self.query_one(f"#{field}", Checkbox).value
         for field in ("consent", "category", "urgency"):
             data[field] = self.query_one(f"#{field}", Select).value
         return data
 
+    def written(self, data: dict[str, Any]) -> bool:
+        return any(str(data.get(field) or "").strip() for field in (*record_schema.TEXT_FIELDS, "occurred_at"))
+
     def show_status(self, text: str) -> None:
         self.query_one("#compose-status", Static).update(text)
-        self.notify(text)
+
+    def keep(self, session: Session, data: dict[str, Any], *, autosave: bool = False) -> str:
+        """Save ``data`` as this screen's draft (created the first time); its reference."""
+        with self.saving:
+            self.reference = session.save_draft(self.reference, data, autosave=autosave)
+            self.saved_form = data
+            return self.reference
 
     def action_save_draft(self) -> None:
-        self.save(self.data(), submit=False)
+        if self.loaded:
+            self.save(self.data())
 
-    def action_submit(self) -> None:
-        data = self.data()
-
-        def answered(confirmed: bool | None) -> None:
-            if confirmed:
-                self.save(data, submit=True)
-
-        self.app.push_screen(ConfirmSubmitScreen(), answered)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, description="Saving the record")
-    def save(self, data: dict[str, Any], submit: bool) -> None:
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="Saving the draft")
+    def save(self, data: dict[str, Any], *, autosave: bool = False, quiet: bool = False) -> None:
         session = _vault_app(self).session
         try:
             if session is None:
                 raise VaultError("The vault is locked.")
-            if self.reference is None:
-                self.reference = session.create_record(data, draft=not submit)
-            else:
-                session.update_draft(self.reference, data)
-                if submit:
-                    session.submit_record(self.reference)
+            reference = self.keep(session, data, autosave=autosave)
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
+            self.app.call_from_thread(self.show_status, f"Not saved: {exc}")
         else:
-            if submit:
-                self.app.call_from_thread(self.submitted, self.reference)
-            else:
-                self.app.call_from_thread(self.show_status, f"Saved as draft {self.reference}.")
+            self.app.call_from_thread(self.saved, reference, autosave, quiet)
 
-    def save_now(self, session: Any) -> str:
-        """Save what is written as a draft, at once (the app is about to lock); one sentence."""
+    def saved(self, reference: str, autosave: bool, quiet: bool = False) -> None:
+        when = dates.describe_when(self.now()).split(", ")[-1]
+        self.sub_title = f"Draft {reference}, kept at {when}"
+        if not (quiet or autosave):  # an autosave says so in the title, leaving the status line be
+            self.show_status(f"Saved as draft {reference}.")
+
+    def autosave(self) -> None:
+        """Every few seconds while the form changes, so that even a killed process loses little."""
+        if not self.loaded or _vault_app(self).session is None:
+            return
         data = self.data()
-        if not any(str(data.get(field, "")).strip() for field, _ in LONG_FIELDS):
+        if data != self.saved_form and self.written(data):
+            self.save(data, autosave=True)
+
+    def save_now(self, session: Session) -> str:
+        """Keep what is written as a draft, at once (the app is about to lock or stop); one
+        sentence saying so, or "" when nothing was written."""
+        if not self.loaded:
             return ""
+        data = self.data()
+        if not self.written(data) and self.reference is None:
+            return ""
+        if data == self.saved_form and self.reference is not None:
+            return f"The record you were writing is kept as draft {self.reference}."
         try:
-            if self.reference is None:
-                self.reference = session.create_record(data, draft=True)
-            else:
-                session.update_draft(self.reference, data)
+            reference = self.keep(session, data)
         except VaultError as exc:
             return f"The record you were writing could not be kept as a draft: {exc}"
-        return f"The record you were writing is saved as draft {self.reference}."
+        return f"The record you were writing is kept as draft {reference}."
+
+    def action_submit(self) -> None:
+        if not self.loaded:
+            return
+        data = self.data()
+        found = record_schema.problems(data, self.now())
+        if found:
+            self.show_problems(found)
+            return
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.submit(data)
+
+        self.app.push_screen(ConfirmSubmitScreen(), answered)
+
+    def show_problems(self, found: list[record_schema.Problem]) -> None:
+        """Each field that stops the submit, by the label on screen; the focus on the first."""
+        for label in self.query(".field-label"):
+            label.remove_class("-invalid")
+        for problem in found:
+            for label in self.query(f"#{problem.field}-label"):
+                label.add_class("-invalid")
+        lines = [f"{_label(p.field)}: {p.message}" for p in found]
+        self.show_status("Not submitted yet (it is kept as a draft):\n" + "\n".join(lines))
+        first = self.query(f"#{found[0].field}")
+        if first:
+            first.first().focus()
+        self.save(self.data(), quiet=True)  # what was written is kept while it is mended
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="Submitting the record")
+    def submit(self, data: dict[str, Any]) -> None:
+        session = _vault_app(self).session
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            with self.saving:
+                self.reference = session.submit_draft(self.reference, data)
+                self.saved_form = data
+        except InvalidRecord as exc:
+            self.app.call_from_thread(self.show_problems, exc.problems)
+        except VaultError as exc:
+            self.app.call_from_thread(self.show_status, f"Not submitted: {exc}")
+        else:
+            self.app.call_from_thread(self.submitted, self.reference)
 
     def submitted(self, reference: str) -> None:
         self.app.switch_screen(WhoNeedsToKnowScreen(reference))
 
     def action_leave(self) -> None:
+        """Back to the list; what was written is kept as a draft first, and the writer told."""
+        session = _vault_app(self).session
+        said = self.save_now(session) if session is not None else ""
         self.app.pop_screen()
+        if said:
+            self.app.notify(said)
 
 
 class WhoNeedsToKnowScreen(VaultScreen):
@@ -306,6 +433,4 @@ class WhoNeedsToKnowScreen(VaultScreen):
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:
-        from tui.screens.records import RecordsScreen
-
-        self.app.switch_screen(RecordsScreen())
+        self.app.pop_screen()  # back to the records list it was written from (it reloads)

@@ -79,6 +79,9 @@ class RecordsScreen(VaultScreen):
         self.query_one("#search-box").display = False
         session = self.vault_app.session
         self.sub_title = f"{session.username} ({', '.join(sorted(session.roles))})" if session else ""
+
+    def on_screen_resume(self) -> None:
+        """On arrival, and on coming back from writing or reading one: the list may have changed."""
         self.load(self.cursors[-1])
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Loading a page of records")
@@ -191,7 +194,16 @@ class RecordsScreen(VaultScreen):
         self.query_one("#records", DataTable).action_select_cursor()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from tui.screens.compose import ComposeScreen
         from tui.screens.record import RecordScreen
 
-        if event.row_key.value is not None:
-            self.app.push_screen(RecordScreen(int(event.row_key.value)))
+        if event.row_key.value is None:
+            return
+        record_id = int(event.row_key.value)
+        summary = next((r for r in self.page if r.id == record_id), None)
+        session = self.vault_app.session
+        if (summary is not None and summary.status == "draft" and session is not None
+                and summary.author == session.username):
+            self.app.push_screen(ComposeScreen(reference=summary.reference))  # a draft is written on
+        else:
+            self.app.push_screen(RecordScreen(record_id))

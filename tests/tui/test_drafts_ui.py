@@ -1,0 +1,189 @@
+"""Nothing being written is lost in the UI: escape, lock, quit and a signal keep an encrypted
+draft of whatever the form holds; a draft reopens, is edited and submitted; the checks run at
+submit and name each field by its label; dates are read as people type them."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from textual.widgets import Select
+
+from tests.conftest import ADMIN, Built
+from tests.tui.test_app import _login, _status, settle
+from tui.app import make_app
+from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, WhoNeedsToKnowScreen
+from tui.screens.login import LoginScreen
+from tui.screens.records import RecordsScreen
+from tui.widgets.plain import DataTable, Input, TextArea
+
+HOSTILE_WORDS = "He said [pause] he hurt me [crying] [/] [@click=app.quit]x \x1b[2J \u202eevil 👩‍👧"
+LONG = "w" * 25_000  # over the 20,000-character limit: a draft keeps it whole
+
+
+@pytest.fixture
+def sam(built: Built) -> str:
+    built.add("sam", "staff")
+    return "sam"
+
+
+async def _compose(pilot) -> ComposeScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("w")
+    await pilot.pause()
+    await pilot.press("n")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ComposeScreen)
+    return screen
+
+
+def _fill(screen: ComposeScreen, **fields: str) -> None:
+    for field, value in fields.items():
+        widget = screen.query_one(f"#{field}")
+        if isinstance(widget, TextArea):
+            widget.load_text(value)
+        else:
+            assert isinstance(widget, Input)
+            widget.value = value
+
+
+def _drafts(built: Built, user: str) -> dict[str, dict[str, object]]:
+    with built.unlock(user) as session:
+        return {r.reference: session.open_draft(r.reference) for r in session.list_records(status="draft")}
+
+
+async def test_escape_keeps_an_unfinished_record_as_a_draft_whatever_it_holds(built: Built, sam: str) -> None:
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        screen = await _compose(pilot)
+        _fill(screen, questions_asked="What happened next?", occurred_at="the day before last, teatime",
+              observations=LONG)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RecordsScreen)
+    [(reference, form)] = _drafts(built, sam).items()
+    assert form["questions_asked"] == "What happened next?"
+    assert form["occurred_at"] == "the day before last, teatime"  # kept as typed
+    assert form["observations"] == LONG and form["own_words"] == ""
+
+
+async def test_a_draft_reopens_exactly_is_mended_and_submitted(built: Built, sam: str) -> None:
+    with built.unlock(sam) as session:
+        reference = session.save_draft(None, {"own_words": HOSTILE_WORDS, "occurred_at": "yesterday 4pm",
+                                              "location": "[name of school]", "category": "historic_abuse"})
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        await pilot.press("enter")  # the newest row: the draft
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen) and screen.reference == reference
+        assert screen.query_one("#own_words", TextArea).text == HOSTILE_WORDS  # exactly, markup and all
+        assert screen.query_one("#location", Input).value == "[name of school]"
+        assert screen.query_one("#category", Select).value == "historic_abuse"
+        assert _status(app, "#occurred_at-understood").startswith("Understood as ")
+        await pilot.press("f6")  # observations still empty: named by its label, focus moved there
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmSubmitScreen)
+        assert "What you saw and heard: is required." in _status(app, "#compose-status")
+        assert app.focused is screen.query_one("#observations")
+        await pilot.press(*"Shaking.")
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmSubmitScreen)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert isinstance(app.screen, WhoNeedsToKnowScreen) and app.screen.reference == reference
+    with built.unlock(sam) as session:
+        view = session.view_record(reference)
+        assert view.summary.status == "submitted" and view.content["own_words"] == HOSTILE_WORDS
+        assert view.content["observations"] == "Shaking." and view.content["occurred_at"].endswith("Z")
+
+
+async def test_a_date_is_shown_back_as_understood_or_not_yet(built: Built, sam: str) -> None:
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        screen = await _compose(pilot)
+        when = screen.query_one("#occurred_at", Input)
+        for typed, expected in (("21/11 15:40", "Understood as "), ("today 00:01", "Understood as "),
+                                ("yesterday 4pm", "Understood as "), ("2026-09-01T15:40", "Understood as "), ("2099-01-01T10:00", "Not understood yet"),
+                                ("yesterday", "Not understood yet"), ("31/02 10:00", "Not understood yet")):
+            when.value = typed
+            await pilot.pause()
+            assert _status(app, "#occurred_at-understood").startswith(expected), typed
+
+
+@pytest.mark.parametrize("how", ["lock", "idle", "quit", "sigterm", "sighup"])
+async def test_lock_quit_and_signals_keep_the_draft_whatever_the_form_holds(
+        built: Built, sam: str, how: str) -> None:
+    now = [0.0]
+    app = make_app(built.vault, clock=lambda: now[0])
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        screen = await _compose(pilot)
+        _fill(screen, own_words=HOSTILE_WORDS, occurred_at="yesterday 4pm-ish", subject="x" * 600)
+        if how == "lock":
+            await pilot.press("ctrl+l")
+        elif how == "idle":
+            now[0] += app.idle_lock_s + 1
+            app.lock_if_idle()
+        elif how == "quit":
+            await pilot.press("ctrl+q")
+        else:
+            app.signalled(signal.SIGTERM if how == "sigterm" else signal.SIGHUP)
+        await pilot.pause()
+        if how in ("lock", "idle"):
+            assert isinstance(app.screen, LoginScreen)
+            assert "kept as draft IV-" in _status(app, "#login-status")
+    assert app.session is None  # locked: the lock event is written before the app ends
+    if how == "sigterm":
+        assert app.return_code == 128 + signal.SIGTERM
+    [(reference, form)] = _drafts(built, sam).items()
+    assert form["own_words"] == HOSTILE_WORDS and form["subject"] == "x" * 600
+    assert form["occurred_at"] == "yesterday 4pm-ish"
+    with built.unlock(ADMIN) as admin:
+        actions = [e.action for e in admin.audit_page(limit=20)]
+    assert actions.count("lock") >= 1  # the session's own lock event, written before the end
+
+
+async def test_autosave_keeps_what_is_typed_and_only_when_it_changed(built: Built, sam: str) -> None:
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        screen = await _compose(pilot)
+        screen.autosave()  # nothing written yet: nothing saved
+        await settle(pilot)
+        assert screen.reference is None
+        _fill(screen, own_words="I was scared")
+        screen.autosave()
+        await settle(pilot)
+        assert screen.reference is not None
+        screen.autosave()  # unchanged: no second save
+        await settle(pilot)
+    with built.unlock(ADMIN) as admin:
+        saves = [e for e in admin.audit_page(limit=50) if e.action == "record.draft_saved"]
+    assert len(saves) == 1 and saves[0].properties.get("autosave") is True
+    [(_, form)] = _drafts(built, sam).items()
+    assert form["own_words"] == "I was scared"
+
+
+async def test_many_records_written_leave_one_records_list_on_the_stack(built: Built, sam: str) -> None:
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        for n in range(3):
+            screen = await _compose(pilot)
+            _fill(screen, own_words=f"words {n}", observations=f"seen {n}")
+            await pilot.press("f6")
+            await settle(pilot)
+            await pilot.click("#confirm")
+            await settle(pilot)
+            assert isinstance(app.screen, WhoNeedsToKnowScreen)
+            await pilot.click("#done")
+            await settle(pilot)
+            assert isinstance(app.screen, RecordsScreen)
+        assert sum(isinstance(s, RecordsScreen) for s in app.screen_stack) == 1
+        assert len(app.screen_stack) == 2  # the default screen and the list
+        assert app.screen.query_one("#records", DataTable).row_count == 3

@@ -1,0 +1,31 @@
+"""The terminal driver: Textual's own, but the screen is blanked before the terminal leaves it.
+
+Textual leaves the alternate screen on exit and the terminal shows what was there before. Some
+terminals (tmux among them) carry lines of the alternate screen into the normal screen or its
+scrollback when the window is resized while the UI runs, so record text could stay readable
+after the vault was closed. Blanking the screen and the scrollback (``ED 2`` and ``ED 3``) just
+before leaving removes what a resize may have copied there.
+"""
+
+from __future__ import annotations
+
+from textual.drivers.linux_driver import LinuxDriver
+
+BLANK = "\x1b[H\x1b[2J\x1b[3J"
+
+
+class BlankingDriver(LinuxDriver):
+    """Textual's Linux driver, blanking the screen and its scrollback on the way out."""
+
+    def stop_application_mode(self) -> None:
+        try:
+            self.write(BLANK)
+            self.flush()
+        except OSError:  # the terminal is gone (a hang-up): nothing left to blank
+            pass
+        super().stop_application_mode()
+        try:
+            self.write(BLANK)
+            self.flush()
+        except OSError:
+            pass
