@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench lint clean
+# Programs some tests drive, from Debian packages of the same name: tmux (the TUI in a real
+# terminal). Installed with apt-get only when missing (and only as root); otherwise make says so.
+SYSTEM_TOOLS := tmux
+
+.PHONY: test demo bench lint tools clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -18,7 +22,20 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+tools:
+	@for tool in $(SYSTEM_TOOLS); do \
+	    command -v $$tool >/dev/null 2>&1 && continue; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "installing $$tool (apt-get)"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$tool \
+	            && command -v $$tool >/dev/null || { echo "make: $$tool could not be installed." >&2; exit 1; }; \
+	    else \
+	        echo "make: the tests need $$tool: install it (e.g. sudo apt-get install $$tool) and run make again." >&2; \
+	        exit 1; \
+	    fi; \
+	done
+
+test: lint tools
 	$(BIN)/pytest
 
 demo: $(STAMP)
