@@ -7,7 +7,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Select, TextArea
 
 from tests.conftest import ADMIN, Built
-from tests.tui.test_app import _login, _status, settle
+from tests.tui.test_app import _login, _status, released, settle
 from tui.app import make_app
 from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
 from tui.screens.record import RecordScreen
@@ -182,7 +182,7 @@ async def test_from_the_record_view_add_an_addendum_refer_share_and_revoke(peopl
         await pilot.pause()
         assert _status(app, "#share-modal-status") == "Give a username and why they need to know."
         app.screen.query_one("#reason", Select).value = "line_manager_advice"
-        await pilot.pause(0.3)  # a button ignores a second press while it still shows the first
+        await released(pilot, "#ok")
         await pilot.click("#ok")
         await settle(pilot)
         assert "lee (line manager advice)" in _status(app, "#record-text")
