@@ -121,11 +121,13 @@ class VaultApp(App[None]):
         self.caught_signals.clear()
 
     def signalled(self, signum: int) -> None:
+        hung_up = signum == getattr(signal, "SIGHUP", None)
+        if hung_up and self._driver is not None:
+            self._driver.hung_up = True  # type: ignore[attr-defined]  # nothing more to write to
         said = self.keep_unfinished_records() if self.session is not None else []
         if self.session is not None:
             self.session.lock()
             self.session = None
-        hung_up = signum == getattr(signal, "SIGHUP", None)
         self.exit(return_code=128 + signum,
                   message=None if hung_up else " ".join(["incident-vault was stopped and locked.", *said]))
 

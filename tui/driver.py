@@ -15,7 +15,20 @@ BLANK = "\x1b[H\x1b[2J\x1b[3J"
 
 
 class BlankingDriver(LinuxDriver):
-    """Textual's Linux driver, blanking the screen and its scrollback on the way out."""
+    """Textual's Linux driver, blanking the screen and its scrollback on the way out.
+
+    After a hang-up (the terminal or the SSH connection is gone) nothing is written any more:
+    Textual's writer thread dies on the first write to a hung-up terminal, and the next writes
+    would then wait forever for room in its queue, so the UI would never lock and end.
+    """
+
+    hung_up = False
+
+    def write(self, data: str) -> None:
+        writer = self._writer_thread
+        if self.hung_up or writer is None or not writer.is_alive():
+            return
+        super().write(data)
 
     def stop_application_mode(self) -> None:
         try:
