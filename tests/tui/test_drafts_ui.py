@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Select
 
 from tests.conftest import ADMIN, Built
-from tests.tui.test_app import _login, _status, settle
+from tests.tui.test_app import _login, _status, released, settle
 from tui.app import make_app
 from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, WhoNeedsToKnowScreen
 from tui.screens.login import LoginScreen
@@ -187,3 +187,33 @@ async def test_many_records_written_leave_one_records_list_on_the_stack(built: B
         assert sum(isinstance(s, RecordsScreen) for s in app.screen_stack) == 1
         assert len(app.screen_stack) == 2  # the default screen and the list
         assert app.screen.query_one("#records", DataTable).row_count == 3
+
+
+async def test_a_refused_addendum_keeps_its_text_in_the_dialog(built: Built, sam: str) -> None:
+    from tui.screens.record import AddendumScreen, RecordScreen
+
+    with built.unlock(sam) as session:
+        session.create_record({"own_words": "words", "observations": "seen"})
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RecordScreen)
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, AddendumScreen)
+        dialog.query_one("#addendum-text", TextArea).load_text(LONG)  # over the limit: refused
+        await pilot.click("#add")
+        await settle(pilot)
+        assert app.screen is dialog and "longer than" in _status(app, "#addendum-status")
+        assert dialog.query_one("#addendum-text", TextArea).text == LONG
+        dialog.query_one("#addendum-text", TextArea).load_text("  Later: she said it happened twice.  ")
+        await released(pilot, "#add")
+        await pilot.click("#add")
+        await settle(pilot)
+        assert isinstance(app.screen, RecordScreen)
+    with built.unlock(sam) as session:
+        [addendum] = session.view_record(1).addenda
+        assert addendum.body["text"] == "  Later: she said it happened twice.  "  # exactly as written

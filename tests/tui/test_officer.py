@@ -82,15 +82,27 @@ async def test_a_case_from_the_queue_to_destruction(team: Built, clock: FakeCloc
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, CloseScreen)
-        app.screen.query_one("#outcome", Input).value = "Support plan in place."
-        app.screen.query_one("#close-password", Input).value = "not her password"
+        dialog = app.screen
+        dialog.query_one("#outcome", Input).value = "Support plan in place."
+        dialog.query_one("#subject-born", Input).value = "2012-03-04"
+        dialog.query_one("#retain-until", Input).value = "next spring"
+        dialog.query_one("#close-password", Input).value = team.passwords["sofia"]
         await pilot.click("#confirm-close")
         await settle(pilot)
-        assert isinstance(app.screen, CaseScreen) and "Closed" not in _text(app, "#case-status")  # wrong: refused
-        await pilot.press("c")
-        await pilot.pause()
-        app.screen.query_one("#outcome", Input).value = "Support plan in place."
-        app.screen.query_one("#close-password", Input).value = team.passwords["sofia"]
+        # A date that is not one: refused in the dialog, and nothing typed is thrown away.
+        assert app.screen is dialog and _text(app, "#close-status") != "Closing…"
+        assert [dialog.query_one(f"#{f}", Input).value for f in ("outcome", "subject-born", "close-password")] == [
+            "Support plan in place.", "2012-03-04", team.passwords["sofia"]]
+        dialog.query_one("#retain-until", Input).value = ""
+        dialog.query_one("#subject-born", Input).value = ""
+        dialog.query_one("#close-password", Input).value = "not her password"
+        await released(pilot, "#confirm-close")
+        await pilot.click("#confirm-close")
+        await settle(pilot)
+        assert app.screen is dialog and "password" in _text(app, "#close-status").lower()  # wrong: refused
+        assert dialog.query_one("#outcome", Input).value == "Support plan in place."
+        dialog.query_one("#close-password", Input).value = team.passwords["sofia"]
+        await released(pilot, "#confirm-close")
         await pilot.click("#confirm-close")
         await settle(pilot)
         assert "Closed; kept until 2032-09-21." in _text(app, "#case-status")

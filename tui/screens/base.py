@@ -8,6 +8,8 @@ text, which could hold record content.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from textual import on
@@ -15,6 +17,9 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button
 from textual.worker import Worker, WorkerState
+
+from tui.widgets.plain import Static
+from vault.errors import VaultError
 
 _Answer = TypeVar("_Answer")
 
@@ -49,3 +54,36 @@ class Dialog(ModalScreen[_Answer]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ActingDialog(Dialog[_Answer]):
+    """A dialog that does its work itself and closes only once it succeeded, with the result.
+    A refusal (a bad date, a wrong password, an unknown name) is shown in the dialog's status
+    line (``STATUS``) and everything typed stays where it was, to be mended."""
+
+    STATUS = "#dialog-status"
+
+    def act(self, job: Callable[[Any], _Answer], doing: str = "Saving…") -> None:
+        """Run ``job(session)`` in a worker; close with its result, or say why not. The worker is
+        the app's, so that closing the dialog does not cancel the worker that closes it."""
+        self.query_one(self.STATUS, Static).update(doing)
+        self.app.run_worker(partial(self._run, job), thread=True, exit_on_error=False, description="Saving")
+
+    def _run(self, job: Callable[[Any], _Answer]) -> None:
+        session = getattr(self.app, "session", None)
+        try:
+            if session is None:
+                raise VaultError("The vault is locked.")
+            result = job(session)
+        except VaultError as exc:
+            self.app.call_from_thread(self._answer, str(exc), None)
+        else:
+            self.app.call_from_thread(self._answer, None, result)
+
+    def _answer(self, refusal: str | None, result: _Answer | None) -> None:
+        if self not in self.app.screen_stack:  # locked meanwhile: the dialog is gone
+            return
+        if refusal is not None:
+            self.query_one(self.STATUS, Static).update(refusal)
+        else:
+            self.dismiss(result)

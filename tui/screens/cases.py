@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Select
 
-from tui.screens.base import Dialog, VaultScreen
+from tui.screens.base import ActingDialog, Dialog, VaultScreen
 from tui.screens.records import URGENT_STYLE
 from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import retention
@@ -217,11 +217,7 @@ class CaseScreen(VaultScreen):
         self.query_one("#case-status", Static).update(text)
 
     def action_decide(self) -> None:
-        def decided(answer: dict[str, str] | None) -> None:
-            if answer:
-                self.act("decide", answer)
-
-        self.app.push_screen(DecideScreen(), decided)
+        self.app.push_screen(DecideScreen(self.reference), self.done)
 
     def action_link(self) -> None:
         def given(reference: str | None) -> None:
@@ -240,18 +236,16 @@ class CaseScreen(VaultScreen):
                                           "the officer's or deputy's username"), given)
 
     def action_close_case(self) -> None:
-        def closing(answer: dict[str, str] | None) -> None:
-            if answer:
-                self.act("close", answer)
-
-        self.app.push_screen(CloseScreen(self.reference), closing)
+        self.app.push_screen(CloseScreen(self.reference), self.done)
 
     def action_destroy(self) -> None:
-        def confirmed(answer: dict[str, str] | None) -> None:
-            if answer:
-                self.act("destroy", answer)
+        self.app.push_screen(DestroyScreen(self.reference), self.done)
 
-        self.app.push_screen(DestroyScreen(self.reference), confirmed)
+    def done(self, said: str | None) -> None:
+        """A dialog that acted closed with what it did: say so, and show the case again."""
+        if said:
+            self.app.notify(said)
+            self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Updating the case")
     def act(self, what: str, answer: dict[str, str]) -> None:
@@ -259,23 +253,12 @@ class CaseScreen(VaultScreen):
         try:
             if session is None:
                 raise VaultError("The vault is locked.")
-            if what == "decide":
-                session.decide_case(self.reference, answer["text"], kind=answer["kind"], to=answer.get("to") or None)
-                done = f"Added to the decision log ({_DECISION_LABELS[answer['kind']]})."
-            elif what == "link":
+            if what == "link":
                 session.link_case(self.reference, [answer["record"]])
                 done = f"Linked {answer['record']}."
-            elif what == "assign":
+            else:
                 session.assign_case(self.reference, answer["to"])
                 done = f"Assigned to {answer['to']}."
-            elif what == "close":
-                until = session.close_case(self.reference, answer["outcome"], password=answer["password"],
-                                           retain_until=answer.get("retain_until") or None,
-                                           subject_born=answer.get("subject_born") or None)
-                done = f"Closed; its records are kept until {until}."
-            else:
-                destroyed = session.destroy_case(self.reference, password=answer["password"])
-                done = f"Destroyed {len(destroyed)} records: their keys are erased."
         except VaultError as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error")
             return
@@ -309,8 +292,14 @@ class PromptScreen(Dialog[str | None]):
 
 
 
-class DecideScreen(Dialog[dict[str, str] | None]):
+class DecideScreen(ActingDialog[str | None]):
     """A decision and its reason (a decision not to refer is a decision too)."""
+
+    STATUS = "#decide-status"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
 
     def compose(self) -> ComposeResult:
         with Vertical(id="decide-box"):
@@ -334,14 +323,21 @@ class DecideScreen(Dialog[dict[str, str] | None]):
         if kind is Select.NULL or not text:
             self.query_one("#decide-status", Static).update("Choose the kind and write what was decided and why.")
             return
-        self.dismiss({"kind": str(kind), "text": text, "to": self.query_one("#to", Input).value.strip()})
+        to = self.query_one("#to", Input).value.strip() or None
+
+        def decide(session: Any) -> str:
+            session.decide_case(self.reference, text, kind=str(kind), to=to)
+            return f"Added to the decision log ({_DECISION_LABELS[str(kind)]})."
+
+        self.act(decide)
 
 
 
-class CloseScreen(Dialog[dict[str, str] | None]):
+class CloseScreen(ActingDialog[str | None]):
     """Close a case: the outcome, the retention date (the rules' suggestion offered) and the
-    password again."""
+    password again. A refusal (a date that is not one, a wrong password) keeps all that was typed."""
 
+    STATUS = "#close-status"
 
     def __init__(self, reference: str) -> None:
         super().__init__()
@@ -383,14 +379,22 @@ class CloseScreen(Dialog[dict[str, str] | None]):
         if not answer["outcome"] or not answer["password"]:
             self.query_one("#close-status", Static).update("Give the outcome and your password.")
             return
-        self.dismiss(answer)
+
+        def close(session: Any) -> str:
+            until = session.close_case(self.reference, answer["outcome"], password=answer["password"],
+                                       retain_until=answer["retain_until"] or None,
+                                       subject_born=answer["subject_born"] or None)
+            return f"Closed; its records are kept until {until}."
+
+        self.act(close, "Closing…")
 
 
 
-class DestroyScreen(Dialog[dict[str, str] | None]):
+class DestroyScreen(ActingDialog[str | None]):
     """Destroy a closed case past its retention date: the password again, and the case's
     reference typed out, because it cannot be undone."""
 
+    STATUS = "#destroy-status"
 
     def __init__(self, reference: str) -> None:
         super().__init__()
@@ -415,5 +419,10 @@ class DestroyScreen(Dialog[dict[str, str] | None]):
         if typed != self.reference.upper() or not password:
             self.query_one("#destroy-status", Static).update(f"Type {self.reference} and your password.")
             return
-        self.dismiss({"password": password})
+
+        def destroy(session: Any) -> str:
+            destroyed = session.destroy_case(self.reference, password=password)
+            return f"Destroyed {len(destroyed)} records: their keys are erased."
+
+        self.act(destroy, "Destroying…")
 

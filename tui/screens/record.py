@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Select
 
-from tui.screens.base import Dialog, VaultScreen
+from tui.screens.base import ActingDialog, VaultScreen
 from tui.widgets.plain import Input, Label, Static, TextArea
 from vault import record_schema
 from vault.errors import VaultError
@@ -86,74 +86,49 @@ class RecordScreen(VaultScreen):
     # --- actions: each runs in a worker, then the record is shown again -------------------------
 
     def action_addendum(self) -> None:
-        def written(text: str | None) -> None:
-            if text:
-                self.act("add_addendum", text)
-
-        self.app.push_screen(AddendumScreen(), written)
+        self.app.push_screen(AddendumScreen(self.record_id), self.done)
 
     def action_refer(self) -> None:
-        self.act("refer_record")
+        self.refer()
 
     def action_share(self) -> None:
-        def chosen(answer: tuple[str, str] | None) -> None:
-            if answer:
-                self.act("share_record", *answer)
-
-        self.app.push_screen(ShareScreen(), chosen)
+        self.app.push_screen(ShareScreen(self.record_id), self.done)
 
     def action_revoke(self) -> None:
-        def chosen(answer: tuple[str, str] | None) -> None:
-            if answer:
-                self.act("revoke_record", answer[0])
-
-        self.app.push_screen(ShareScreen(revoke=True), chosen)
+        self.app.push_screen(ShareScreen(self.record_id, revoke=True), self.done)
 
     def action_disclose(self) -> None:
-        def recorded(answer: dict[str, str] | None) -> None:
-            if answer:
-                self.disclose(answer)
+        self.app.push_screen(DisclosureScreen(self.record_id), self.done)
 
-        self.app.push_screen(DisclosureScreen(), recorded)
+    def done(self, said: str | None) -> None:
+        """A dialog that acted closed with what it did: say so, and show the record again."""
+        if said:
+            self.app.notify(said)
+            self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, description="Recording the disclosure")
-    def disclose(self, answer: dict[str, str]) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, description="Referring the record")
+    def refer(self) -> None:
         session = self.vault_app.session
         try:
             if session is None:
                 raise VaultError("The vault is locked.")
-            session.disclose_record(self.record_id, **answer)
+            added = session.refer_record(self.record_id)
         except VaultError as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error")
             return
-        self.app.call_from_thread(self.app.notify, f"Disclosure to {answer['to']} recorded.")
-        self.app.call_from_thread(self.load)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, description="Updating the record")
-    def act(self, method: str, *args: str) -> None:
-        session = self.vault_app.session
-        try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            result = getattr(session, method)(self.record_id, *args)
-        except VaultError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            return
-        if method == "add_addendum":
-            done = "Addendum added."
-        elif method == "share_record":
-            done = f"Shared with {args[0]}."
-        elif method == "revoke_record":
-            done = f"{args[0]} can no longer read it; the record has a new key."
-        else:
-            done = (f"Referred: now shared with {', '.join(result)}." if result
-                    else "Already shared with the whole safeguarding team.")
-        self.app.call_from_thread(self.app.notify, done)
-        self.app.call_from_thread(self.load)
+        self.app.call_from_thread(self.done, f"Referred: now shared with {', '.join(added)}." if added
+                                  else "Already shared with the whole safeguarding team.")
 
 
-class AddendumScreen(Dialog[str | None]):
-    """An addendum: signed, encrypted with the record, never edited afterwards."""
+class AddendumScreen(ActingDialog[str | None]):
+    """An addendum: signed, encrypted with the record, never edited afterwards. A refusal keeps
+    the text in the dialog."""
+
+    STATUS = "#addendum-status"
+
+    def __init__(self, record_id: int | str) -> None:
+        super().__init__()
+        self.record_id = record_id
 
     def compose(self) -> ComposeResult:
         with Vertical(id="addendum-box"):
@@ -162,21 +137,34 @@ class AddendumScreen(Dialog[str | None]):
             with Horizontal():
                 yield Button("Add", variant="primary", id="add")
                 yield Button("Cancel", id="cancel")
+            yield Static("", id="addendum-status", classes="status")
 
     def on_mount(self) -> None:
         self.query_one("#addendum-text", TextArea).focus()
 
     @on(Button.Pressed, "#add")
     def add(self) -> None:
-        self.dismiss(self.query_one("#addendum-text", TextArea).text.strip() or None)
+        text = self.query_one("#addendum-text", TextArea).text
+        if not text.strip():
+            self.query_one("#addendum-status", Static).update("Write the addendum first.")
+            return
+
+        def add(session: Any) -> str:
+            session.add_addendum(self.record_id, text)
+            return "Addendum added."
+
+        self.act(add)
 
 
 
-class ShareScreen(Dialog[tuple[str, str] | None]):
+class ShareScreen(ActingDialog[str | None]):
     """Share with one person and why (need-to-know), or name a reader to revoke."""
 
-    def __init__(self, *, revoke: bool = False) -> None:
+    STATUS = "#share-modal-status"
+
+    def __init__(self, record_id: int | str, *, revoke: bool = False) -> None:
         super().__init__()
+        self.record_id = record_id
         self.revoke = revoke
 
     def compose(self) -> ComposeResult:
@@ -205,14 +193,28 @@ class ShareScreen(Dialog[tuple[str, str] | None]):
             self.query_one("#share-modal-status", Static).update("Give a username" + (
                 "." if self.revoke else " and why they need to know."))
             return
-        self.dismiss((username, str(reason)))
+
+        def share(session: Any) -> str:
+            if self.revoke:
+                session.revoke_record(self.record_id, username)
+                return f"{username} can no longer read it; the record has a new key."
+            session.share_record(self.record_id, username, str(reason))
+            return f"Shared with {username}."
+
+        self.act(share)
 
 
 
 
-class DisclosureScreen(Dialog[dict[str, str] | None]):
+class DisclosureScreen(ActingDialog[str | None]):
     """Information shared outside the vault, recorded: to whom, how, on what basis, what, and
     consent. The vault sends nothing itself."""
+
+    STATUS = "#disclose-status"
+
+    def __init__(self, record_id: int | str) -> None:
+        super().__init__()
+        self.record_id = record_id
 
 
     def compose(self) -> ComposeResult:
@@ -236,11 +238,16 @@ class DisclosureScreen(Dialog[dict[str, str] | None]):
         answer = {"to": self.query_one("#to", Input).value.strip(),
                   "channel": str(self.query_one("#channel", Select).value),
                   "basis": self.query_one("#basis", Input).value.strip(),
-                  "summary": self.query_one("#summary", TextArea).text.strip(),
+                  "summary": self.query_one("#summary", TextArea).text,
                   "consent": "" if consent is Select.NULL else str(consent)}
-        missing = [name for name, value in answer.items() if not value]
+        missing = [name for name, value in answer.items() if not value.strip()]
         if missing:
             self.query_one("#disclose-status", Static).update(f"Fill in: {', '.join(missing)}.")
             return
-        self.dismiss(answer)
+
+        def disclose(session: Any) -> str:
+            session.disclose_record(self.record_id, **answer)
+            return f"Disclosure to {answer['to']} recorded."
+
+        self.act(disclose)
 
