@@ -109,7 +109,11 @@ class KeyGate:
         """Wait until ``node`` has handled everything queued for it before now and is mounted,
         or is gone (a dialog just dismissed never handles what was queued for it)."""
         done = asyncio.get_running_loop().create_future()
-        node.call_later(lambda: done.done() or done.set_result(None))
+        def arrived() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        node.call_later(arrived)
         while not (done.done() and node._mounted_event.is_set()):
             if monotonic() >= deadline or not (node is node.app or _live(node)):
                 done.cancel()
