@@ -20,7 +20,7 @@ def case_line(c: CaseSummary) -> str:
 
 
 def _indented(text: str) -> list[str]:
-    return ["  " + line for line in str(text).splitlines()]
+    return ["  " + line for line in str(text).split("\n")]
 
 
 def chronology_lines(entry: ChronologyEntry) -> list[str]:

@@ -5,7 +5,10 @@ showing them: C0 and C1 control characters (escape sequences: clear the screen, 
 title, a hyperlink), DEL, line and paragraph separators, bidirectional controls (which reorder
 what is shown) and zero-width characters (which hide a difference). Each of these is shown as a
 visible escape, ``\\x1b`` or ``\\u202e``, so that a reader sees that it is there; newlines and tabs
-stay, except on one line. Combining characters, emoji and every script are shown as they are.
+stay, except on one line. Combining characters, emoji and every script are shown as they are,
+except that the zero-width joiner inside an emoji sequence (a family, a flag of a nation) is
+shown escaped too: the vault cannot tell a joiner that builds an emoji from one that hides a
+difference.
 
 The terminal UI styles each escape apart from the text around it (see :func:`pieces`), so it
 cannot be mistaken for the same letters typed; the command line prints the escape as it is.
@@ -14,21 +17,50 @@ cannot be mistaken for the same letters typed; the command line prints the escap
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
-# Bidirectional controls (embeddings, overrides, isolates, marks) and zero-width or invisible
-# format characters. Everything in Unicode's Cc category is escaped as well (C0, DEL, C1).
-INVISIBLE: Final = frozenset(
-    "\u00ad\u061c\u180e"
-    "\u200b\u200c\u200d\u200e\u200f"
-    "\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
-    "\ufeff"
-)
-_ESCAPED: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(re.escape(c) for c in sorted(INVISIBLE)) + "]")
-_ESCAPED_ONE_LINE: Final = re.compile(
-    "[\x00-\x1f\x7f-\x9f" + "".join(re.escape(c) for c in sorted(INVISIBLE)) + "]")
+# Every format character (Unicode's Cf: bidirectional controls and marks, zero-width spaces and
+# joiners, the word joiner, the BOM, soft hyphens, interlinear annotation and TAG characters, which
+# can carry a whole hidden sentence), the line and paragraph separators (Zl, Zp), and every control
+# character (Cc: C0, DEL, C1). The Basic Multilingual Plane is scanned once at import (a few
+# milliseconds); the few such characters above it are listed (``tests/vault/test_display.py``
+# checks the list against the whole of Unicode).
+_ESCAPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_ABOVE_BMP: Final = ((0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3),
+                     (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F))
+
+
+def _ranges() -> list[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
+    for code in range(0x10000):
+        if unicodedata.category(chr(code)) in _ESCAPED_CATEGORIES:
+            if found and found[-1][1] == code - 1:
+                found[-1] = (found[-1][0], code)
+            else:
+                found.append((code, code))
+    return found + list(_ABOVE_BMP)
+
+
+ESCAPED_RANGES: Final = tuple(_ranges())
+
+
+def _class(ranges: tuple[tuple[int, int], ...], keep: str) -> re.Pattern[str]:
+    parts = []
+    for low, high in ranges:
+        if low == high:
+            if chr(low) not in keep:
+                parts.append(re.escape(chr(low)))
+        else:
+            parts.append(f"{re.escape(chr(low))}-{re.escape(chr(high))}")
+    pattern = "[" + "".join(parts) + "]"
+    if keep:  # newline and tab sit inside the C0 range: take them out of it
+        pattern = f"(?![{re.escape(keep)}]){pattern}"
+    return re.compile(pattern)
+
+
+_ESCAPED: Final = _class(ESCAPED_RANGES, "\n\t")
+_ESCAPED_ONE_LINE: Final = _class(ESCAPED_RANGES, "")
 
 
 def escape_char(char: str) -> str:
@@ -40,7 +72,9 @@ def escape_char(char: str) -> str:
         return "\\t"
     if char == "\r":
         return "\\r"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _pattern(one_line: bool) -> re.Pattern[str]:

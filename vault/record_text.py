@@ -43,18 +43,18 @@ def render_text(view: RecordView) -> str:
             value = str(c[key])
             if key == "occurred_at" and s.status != "draft":  # a draft's is shown as typed
                 value = _stored_time(value)
-            lines += ["", f"{label}:", *("  " + line for line in value.splitlines())]
+            lines += ["", f"{label}:", *("  " + line for line in value.split("\n"))]
     consent = c["consent"].replace("_", " ") + (f" ({c['consent_reason']})" if c.get("consent_reason") else "")
     lines += ["", f"Limits of confidentiality explained: {'yes' if c['confidentiality_explained'] else 'no'}",
               f"Consent to share: {consent}"]
     for a in view.addenda:
         lines += ["", f"Addendum {a.id} by {a.author}, {local_time(a.at)}:",
-                  *("  " + line for line in a.body["text"].splitlines())]
+                  *("  " + line for line in a.body["text"].split("\n"))]
     for d in view.disclosures:
         b = d.body
         lines += ["", f"External disclosure {d.id} by {d.author}, {local_time(d.at)}: to {b['to']} "
                       f"({b['channel']}; basis: {b['basis']}; consent: {b['consent'].replace('_', ' ')})",
-                  *("  " + line for line in b["summary"].splitlines())]
+                  *("  " + line for line in b["summary"].split("\n"))]
     lines += ["", "Readers: " + ", ".join(f"{u} ({why.replace('_', ' ')})" for u, why, _at in view.readers)]
     return "\n".join(lines)
 

@@ -121,11 +121,6 @@ STAFF, OFFICER, AUDITOR = "sam", "sofia", "ada"
 # fix is noticed (the test then says to remove it here), and nothing else may; each has a strict
 # xfail of its own at the end of this file.
 #
-# LAYOUT: a record's and a case's text are laid out by vault.record_text.render_text and
-# vault.case_text._indented with ``str.splitlines()``, which breaks a line at CR, VT, FF, FS, GS,
-# RS, NEL, LS and PS as well as at LF: those characters are never shown escaped but as line
-# breaks ("carriage\rreturn" reads as two lines), in the terminal UI and the command line alike.
-LAYOUT = "layout: splitlines() turns control characters into line breaks"
 SPLITS_LINES = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 # EDITING: tui.widgets.plain's Input and TextArea picture each character to escape in the strip
 # Textual drew, but Rich's Text has already dropped BEL, BS, VT, FF and CR from it
@@ -136,10 +131,6 @@ RICH_DROPS = "\x07\x08\x0b\x0c\r"
 # VT, FF, FS, GS, RS, NEL, LS or PS typed or pasted into an addendum, a summary, a decision or a
 # record's long field is stored as the text's first line break (here always a LF).
 TEXTAREA = "TextArea: line-breaking controls stored as LF"
-
-
-def splits_lines(text: str) -> bool:
-    return any(c in SPLITS_LINES for c in text)
 
 
 def as_textarea_keeps(text: str) -> str:
@@ -437,26 +428,23 @@ def check_record_text(text: str, s: Stored, width: int, problems: Problems) -> N
     label, the consent reason, the addendum and the disclosure, each as stored."""
     where = f"record {s.reference} of {label(s.text)}"
     labels = dict(LABELS)
-    split = LAYOUT if splits_lines(s.text) else ""
 
-    def check(expected: str, what: str, *, exact: bool = False, known_defect: bool = False) -> None:
-        check_shown(text, expected, f"{where}, {what}", problems, width=width if exact else 0,
-                    known_defect=known_defect)
+    def check(expected: str, what: str, *, exact: bool = False) -> None:
+        check_shown(text, expected, f"{where}, {what}", problems, width=width if exact else 0)
 
     for f in TEXT_FIELDS:
         check(visible(s.content[f]), f, exact=True)
         if f != "consent_reason":
-            check(f"{labels[f]}:\n{visible(s.content[f])}", f"{f} under its label", known_defect=split)
+            check(f"{labels[f]}:\n{visible(s.content[f])}", f"{f} under its label")
     check(f"Consent to share: refused ({visible(s.content['consent_reason'])})", "consent_reason")
     a, d = s.addendum, s.disclosure
-    check(f"Addendum {a.id} by {a.author}, {local_time(a.at)}:\n{visible(a.body['text'])}", "the addendum",
-          known_defect=split)
+    check(f"Addendum {a.id} by {a.author}, {local_time(a.at)}:\n{visible(a.body['text'])}", "the addendum")
     b = d.body
     check(f"External disclosure {d.id} by {d.author}, {local_time(d.at)}: to {visible(b['to'])} "
           f"(verbal; basis: {visible(b['basis'])}; consent: refused)", "the disclosure's to and basis")
     check(visible(b["summary"]), "the disclosure's summary", exact=True)
     check(f"(verbal; basis: {visible(b['basis'])}; consent: refused)\n{visible(b['summary'])}",
-          "the disclosure's summary under it", known_defect=split)
+          "the disclosure's summary under it")
 
 
 async def test_every_record_opened_shows_what_was_stored(vault: Vault, hostile: Hostile) -> None:
@@ -494,7 +482,7 @@ async def test_every_record_opened_shows_what_was_stored(vault: Vault, hostile: 
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, RecordsScreen)
-    problems.check(LAYOUT)
+    problems.check()
 
 
 async def test_the_search_box_takes_any_text(vault: Vault, hostile: Hostile) -> None:
@@ -594,12 +582,10 @@ async def test_the_record_dialogs_take_any_text(vault: Vault, hostile: Hostile) 
             check_kept(d.body["summary"], summary, "the disclosure's summary typed", problems, trimmed=False)
         text = drawn(app.screen.query_one("#record-text", Static))
         for a in view.addenda:
-            check_shown(text, visible(a.body["text"]), "the record with the addenda typed", problems,
-                        known_defect=LAYOUT if splits_lines(a.body["text"]) else "")
+            check_shown(text, visible(a.body["text"]), "the record with the addenda typed", problems)
         for d in view.disclosures:
             for part in ("to", "basis", "summary"):
-                check_shown(text, visible(d.body[part]), f"the record with the disclosure's {part} typed", problems,
-                            known_defect=LAYOUT if part == "summary" and splits_lines(d.body[part]) else "")
+                check_shown(text, visible(d.body[part]), f"the record with the disclosure's {part} typed", problems)
         check_screen(app, "the record with what was typed", problems)
     problems.check(TEXTAREA)
 
@@ -694,25 +680,22 @@ async def test_the_writing_screen_keeps_and_shows_any_text(vault: Vault, hostile
 def check_case_text(text: str, s: Stored, problems: Problems) -> None:
     """A case's text (and the command line's ``case show``): its log and its record's chronology."""
     where = f"case {s.case} of {label(s.text)}"
-    split = LAYOUT if splits_lines(s.text) else ""
     for kind, item in s.log:
         if kind == "external_referral":
             check_shown(text, f"External referral to {visible(item.body['to'])} by {item.author}:\n"
-                              f"{visible(item.body['text'])}", f"{where}, the decision", problems, known_defect=split)
+                              f"{visible(item.body['text'])}", f"{where}, the decision", problems)
         else:
             check_shown(text, f"Outcome by {item.author}:\n{visible(item.body['outcome'])}", f"{where}, the outcome",
-                        problems, known_defect=split)
+                        problems)
     for key, name in LABELS:
         if s.content.get(key):
-            check_shown(text, f"{name}:\n{visible(s.content[key])}", f"{where}, the record's {key}", problems,
-                        known_defect=split)
+            check_shown(text, f"{name}:\n{visible(s.content[key])}", f"{where}, the record's {key}", problems)
     a, b = s.addendum, s.disclosure.body
-    check_shown(text, f"addendum by {a.author}:\n{visible(a.body['text'])}", f"{where}, the addendum", problems,
-                known_defect=split)
+    check_shown(text, f"addendum by {a.author}:\n{visible(a.body['text'])}", f"{where}, the addendum", problems)
     check_shown(text, f"disclosure by {s.disclosure.author}: to {visible(b['to'])} (verbal; basis: "
                       f"{visible(b['basis'])})", f"{where}, the disclosure's to and basis", problems)
     check_shown(text, f"basis: {visible(b['basis'])})\n{visible(b['summary'])}", f"{where}, the disclosure's summary",
-                problems, known_defect=split)
+                problems)
 
 
 async def test_the_officer_sees_every_case_as_stored_and_decides_with_any_text(vault: Vault, hostile: Hostile) -> None:
@@ -801,10 +784,9 @@ async def test_the_officer_sees_every_case_as_stored_and_decides_with_any_text(v
         check_shown(text, f"External referral to {visible(first)} by {OFFICER}:\n{visible(referral.body['text'])}",
                     "the case with the decision typed", problems)
         check_shown(text, f"Note by {OFFICER}:\n{visible(note.body['text'])}", "the case with the note typed", problems)
-        check_shown(text, f"Outcome by {OFFICER}:\n{visible(outcome)}", "the case with the outcome typed", problems,
-                    known_defect=LAYOUT if splits_lines(outcome) else "")
+        check_shown(text, f"Outcome by {OFFICER}:\n{visible(outcome)}", "the case with the outcome typed", problems)
         check_screen(app, "the case decided and closed", problems)
-    problems.check(LAYOUT, TEXTAREA)
+    problems.check(TEXTAREA)
 
 
 # --- the auditor: the log, its filters, export and verify dialogs ---------------------------------
@@ -961,10 +943,7 @@ def _stored_with(hostile: Hostile, char: str) -> Stored:
     return next(s for s in hostile.stored if char in s.text and len(s.text) < 100)
 
 
-@pytest.mark.xfail(strict=True, reason="LAYOUT: vault/record_text.py render_text lays each field out with "
-                   "str.splitlines(), which breaks lines at CR, VT, FF, FS, GS, RS, NEL, LS and PS: "
-                   "'carriage\\rreturn' is shown as two lines, the CR not escaped (terminal UI and CLI)")
-def test_known_defect_a_record_shows_a_carriage_return_escaped(vault: Vault, hostile: Hostile) -> None:
+def test_a_record_shows_a_carriage_return_escaped(vault: Vault, hostile: Hostile) -> None:
     from vault.record_text import render_text
 
     s = _stored_with(hostile, "\r")
@@ -973,10 +952,7 @@ def test_known_defect_a_record_shows_a_carriage_return_escaped(vault: Vault, hos
     assert f"  {visible(s.text)}" in text.split("\n")
 
 
-@pytest.mark.xfail(strict=True, reason="LAYOUT: vault/case_text.py _indented uses str.splitlines(): a CR "
-                   "(VT, FF, NEL, LS, PS…) in a decision, an outcome or a record's text is shown as a line "
-                   "break in a case, not escaped (terminal UI and CLI)")
-def test_known_defect_a_case_shows_a_carriage_return_escaped(vault: Vault, hostile: Hostile) -> None:
+def test_a_case_shows_a_carriage_return_escaped(vault: Vault, hostile: Hostile) -> None:
     from vault.case_text import render_case
 
     s = _stored_with(hostile, "\r")
@@ -1024,17 +1000,14 @@ async def test_known_defect_a_text_area_keeps_a_carriage_return() -> None:
         assert app.widget.text == "carriage\rreturn, form\x0cfeed, next\x85line"  # type: ignore[attr-defined]
 
 
-# Beyond the corpus: Unicode's other format characters (category Cf) that vault.display.INVISIBLE
-# leaves out. TAG characters (U+E0020–U+E007F) draw nothing in a terminal and can carry a whole
+# Beyond the corpus: Unicode's other format characters (category Cf). TAG characters
+# (U+E0020–U+E007F) draw nothing in a terminal and can carry a whole
 # hidden sentence ("ASCII smuggling"); U+206A–U+206F change how digits and mirrored characters are
 # shown; U+FFF9–U+FFFB hide annotations.
 HIDDEN = "ok\U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 \u206bshape\u206a \ufff9base\ufffaruby\ufffb"
 
 
-@pytest.mark.xfail(strict=True, reason="vault/display.py INVISIBLE lists only some format characters: TAG "
-                   "characters (U+E0001, U+E0020–U+E007F), U+206A–U+206F and U+FFF9–U+FFFB (and other Cf) "
-                   "are shown raw, so text hidden in them is invisible on every face")
-def test_known_defect_every_invisible_format_character_is_escaped() -> None:
+def test_every_invisible_format_character_is_escaped() -> None:
     from tui.widgets.plain import shown
 
     assert not [f"U+{ord(c):04X}" for c in visible(HIDDEN) + shown(HIDDEN).plain if acts_on_terminal(c)]

@@ -23,7 +23,7 @@ from textual.widgets import Label as _Label
 from textual.widgets import Static as _Static
 from textual.widgets import TextArea as _TextArea
 
-from vault.display import INVISIBLE, needs_escape, pieces
+from vault.display import needs_escape, pieces
 
 ESCAPE_STYLE = Style(reverse=True)
 
@@ -83,9 +83,9 @@ class DataTable(_DataTable[Any]):
 
 # While a field is being edited, each character to escape is drawn as ONE reverse-video symbol,
 # so that the cursor stays where the text is: a control picture (␛ for ESC) for C0 and DEL, a
-# diamond for C1, bidi and zero-width characters. The stored text is never changed.
+# diamond for C1, bidi, zero-width and other format characters. The stored text is never changed.
 _PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
-_PICTURES |= {code: 0x25C6 for code in range(0x80, 0xA0)} | {ord(c): 0x25C6 for c in INVISIBLE}
+# Everything else escaped (C1, format characters, separators) is drawn as the diamond.
 
 
 def pictured(strip: Strip, width: int) -> Strip:
