@@ -1,7 +1,8 @@
 """The terminal UI: one factory, :func:`make_app`, used by the CLI and by the tests.
 
-The app holds the vault and, once unlocked, the session; screens call the core through them
-and never open the database themselves. Privacy is the app's job, not each screen's:
+The app holds the vault and, once unlocked, the session, which it hands to each screen it makes;
+screens call the core through it and never open the database themselves. Privacy is the app's
+job, not each screen's:
 
 - lock (a key, or idle for ``idle_lock_s``): the session is locked (content keys dropped),
   every screen holding record text is removed, and the login screen asks again;
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from textual import events
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
@@ -28,6 +29,17 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from tui.keys import KeyGate
+from tui.messages import Done, PasswordChanged, Unlocked
+from tui.screens.audit import AuditScreen
+from tui.screens.base import report_failure
+from tui.screens.cases import OfficerScreen
+from tui.screens.compose import ComposeScreen
+from tui.screens.contacts import ContactsScreen
+from tui.screens.hidden import HiddenScreen
+from tui.screens.login import LoginScreen
+from tui.screens.password import ChangePasswordScreen
+from tui.screens.records import RecordsScreen
+from tui.screens.users import UsersScreen
 from vault import policy
 from vault.display import visible
 from vault.errors import VaultError
@@ -59,6 +71,8 @@ HIGH_CONTRAST = Theme(
     error="#ff6060", warning="#ffff00", success="#00ff00", dark=True,
 )
 STANDARD_THEME = "textual-dark"
+
+Workspace = type[OfficerScreen | RecordsScreen | UsersScreen | AuditScreen]
 
 
 class VaultApp(App[None]):
@@ -94,10 +108,11 @@ class VaultApp(App[None]):
 
     # --- start and privacy -----------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        from tui.screens.login import LoginScreen
+    def login_screen(self, username: str = "", status: str = "") -> LoginScreen:
+        return LoginScreen(self.vault, self.demo_users, username=username, status=status)
 
-        self.push_screen(LoginScreen())
+    def on_mount(self) -> None:
+        self.push_screen(self.login_screen())
         self.set_interval(1.0, self.lock_if_idle, name="idle-lock")
         self.catch_signals()
 
@@ -124,10 +139,10 @@ class VaultApp(App[None]):
         hung_up = signum == getattr(signal, "SIGHUP", None)
         if hung_up and self._driver is not None:
             self._driver.hung_up = True  # type: ignore[attr-defined]  # nothing more to write to
-        said = self.keep_unfinished_records() if self.session is not None else []
-        if self.session is not None:
-            self.session.lock()
-            self.session = None
+        session, self.session = self.session, None
+        said = self.keep_unfinished_records() if session is not None else []
+        if session is not None:
+            session.lock()
         self.exit(return_code=128 + signum,
                   message=None if hung_up else " ".join(["incident-vault was stopped and locked.", *said]))
 
@@ -171,36 +186,30 @@ class VaultApp(App[None]):
             self.action_lock(reason="Locked after being left idle.")
 
     def action_lock(self, reason: str = "Locked.") -> None:
-        """Lock the session, drop every screen that may hold record text, ask again."""
-        from tui.screens.login import LoginScreen
-
-        username = self.session.username if self.session is not None else ""
-        if self.session is not None:
-            reason = " ".join((reason, *self.keep_unfinished_records()))
-            self.session.lock()
-            self.session = None
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
-        self.push_screen(LoginScreen(username=username, status=reason))
+        """Lock the session, drop every screen that may hold record text, ask again. The screens go
+        even if the lock could not be recorded."""
+        session, self.session = self.session, None
+        username = session.username if session is not None else ""
+        try:
+            if session is not None:
+                reason = " ".join((reason, *self.keep_unfinished_records()))
+                session.lock()
+        finally:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            self.push_screen(self.login_screen(username, reason))
 
     def action_high_contrast(self) -> None:
         self.theme = STANDARD_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
     def action_contacts(self) -> None:
-        from tui.screens.contacts import ContactsScreen
-
         if not isinstance(self.screen, ContactsScreen):
-            self.push_screen(ContactsScreen())
+            self.push_screen(ContactsScreen(self.session))
 
     def keep_unfinished_records(self) -> list[str]:
         """Before the screens holding a record being written are dropped, save it as a draft, so
         that locking (by a key or when left idle) loses nothing that can be saved."""
-        from tui.screens.compose import ComposeScreen
-
-        said = []
-        for screen in self.screen_stack:
-            if isinstance(screen, ComposeScreen) and self.session is not None:
-                said.append(screen.save_now(self.session))
+        said = [screen.save_now() for screen in self.screen_stack if isinstance(screen, ComposeScreen)]
         return [s for s in said if s]
 
     async def action_quit(self) -> None:
@@ -209,41 +218,38 @@ class VaultApp(App[None]):
         self.exit(message=" ".join(said) or None)
 
     def action_hide(self) -> None:
-        from tui.screens.hidden import HiddenScreen
-
         if not isinstance(self.screen, HiddenScreen):
             self.push_screen(HiddenScreen())
 
     # --- after unlocking ---------------------------------------------------------------------
 
-    def unlocked(self, session: Session, password: str) -> None:
+    @on(Unlocked)
+    def unlocked(self, event: Unlocked) -> None:
         """The login screen opened a session: a one-time password must be changed first."""
-        from tui.screens.password import ChangePasswordScreen
-
-        self.session = session
+        if self.session is not None:  # already unlocked (a second answer): the newer session closes
+            event.session.lock()
+            return
+        self.session = event.session
         self.last_activity = self.idle_clock()
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        if session.must_change_password:
-            self.push_screen(ChangePasswordScreen(one_time=password))
+        if event.session.must_change_password:
+            self.push_screen(ChangePasswordScreen(event.session, event.one_time))
         else:
-            self.push_screen(self.home_screen())
+            self.push_screen(self.home_screen(event.session))
 
+    @on(PasswordChanged)
     def password_changed(self) -> None:
-        self.switch_screen(self.home_screen())
+        if self.session is not None and not self.session.locked:
+            self.switch_screen(self.home_screen(self.session))
 
-    def workspaces(self) -> list[type[Screen[Any]]]:
+    def workspaces(self) -> list[Workspace]:
         """The home screens this user's roles open, the first the one they land on: the team's
         cases, the records list of those who write, an admin's users, the audit log."""
-        from tui.screens.audit import AuditScreen
-        from tui.screens.cases import OfficerScreen
-        from tui.screens.records import RecordsScreen
-        from tui.screens.users import UsersScreen
-
         if self.session is None:
             return []
         roles = self.session.roles
-        homes: list[type[Screen[Any]]] = []
+        homes: list[Workspace] = []
         if policy.SAFEGUARDING_TEAM & roles:
             homes.append(OfficerScreen)
         if policy.WRITERS & roles:
@@ -256,8 +262,8 @@ class VaultApp(App[None]):
             homes.append(RecordsScreen)  # an admin reads what was shared with them
         return homes or [RecordsScreen]
 
-    def home_screen(self) -> Screen[Any]:
-        return self.workspaces()[0]()
+    def home_screen(self, session: Session) -> Screen[None]:
+        return self.workspaces()[0](session)
 
     def action_workspace(self) -> None:
         """Switch to this user's next workspace (e.g. an officer: cases, then records)."""
@@ -269,15 +275,18 @@ class VaultApp(App[None]):
             self.pop_screen()
         current = type(self.screen_stack[1])
         following = homes[(homes.index(current) + 1) % len(homes)] if current in homes else homes[0]
-        self.switch_screen(following())
+        self.switch_screen(following(self.session))
+
+    @on(Done)
+    def said_for_a_closed_screen(self, event: Done) -> None:
+        """A result whose screen closed before it came (the vault locked meanwhile): said here."""
+        self.notify(event.sentence, severity="information" if event.ok else "warning", timeout=30)
 
     # --- a crash shows one sentence, never a traceback with locals ----------------------------
 
     def on_worker_state_changed(self, event: Any) -> None:
         """A worker of the app's own that failed on something other than a VaultError must not
         fail silently (the screens' workers are reported by :class:`tui.screens.base.VaultScreen`)."""
-        from tui.screens.base import report_failure
-
         report_failure(self, event.worker)
 
     def _fatal_error(self) -> None:

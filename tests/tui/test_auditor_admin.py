@@ -186,7 +186,7 @@ async def test_staff_reach_no_audit_or_users_screen(office: Built, tmp_path: Pat
         await pilot.pause()
         assert isinstance(app.screen, RecordsScreen)
         # Pushed by hand, the screens get the core's refusal and nothing else.
-        app.push_screen(AuditScreen())
+        app.push_screen(AuditScreen(app.session))
         await settle(pilot)
         assert _text(app, "#audit-status") == "Only an auditor or an admin can read the audit log."
         assert app.screen.query_one("#events", DataTable).row_count == 0
@@ -196,7 +196,7 @@ async def test_staff_reach_no_audit_or_users_screen(office: Built, tmp_path: Pat
         assert not (tmp_path / "out.jsonl").exists() and list(tmp_path.iterdir()) == [office.directory]
         assert await _verify(pilot) == "Only an auditor or an admin can verify the audit log."
         app.pop_screen()
-        app.push_screen(UsersScreen())
+        app.push_screen(UsersScreen(app.session))
         await settle(pilot)
         assert _text(app, "#users-status") == "Only an admin or an auditor can list users."
         assert app.screen.query_one("#users", DataTable).row_count == 0
@@ -391,7 +391,7 @@ async def test_an_auditor_lists_users_but_cannot_change_them(office: Built) -> N
         await _login(pilot, "ada", office.passwords["ada"])
         await settle(pilot)
         assert app.workspaces() == [AuditScreen]
-        app.push_screen(UsersScreen())
+        app.push_screen(UsersScreen(app.session))
         await settle(pilot)
         assert app.screen.query_one("#users", DataTable).row_count == 3
         await pilot.press("a")

@@ -142,7 +142,7 @@ async def test_staff_have_one_workspace_and_no_case_screen(team: Built) -> None:
         await pilot.press("f4")
         await settle(pilot)
         assert isinstance(app.screen, RecordsScreen)
-        app.push_screen(CaseScreen("CASE-2026-0001"))  # even pushed by hand, the core refuses
+        app.push_screen(CaseScreen(app.session, "CASE-2026-0001"))  # even pushed by hand, the core refuses
         await settle(pilot)
         assert "safeguarding officer and deputies" in _text(app, "#case-status")
 

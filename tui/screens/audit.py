@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,29 +21,19 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, ProgressBar, Select
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.screens.base import Dialog, VaultScreen
+from tui.messages import Done, LogPage, Progress, Refused
+from tui.screens.base import Dialog, VaultScreen, unlocked
 from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import audit
 from vault.errors import VaultError
 from vault.fsutil import atomic_writer
 from vault.record_text import local_time
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tui.app import VaultApp
+from vault.session import Session
 
 PAGE = 200
 FILTERS = (("actor", "who (a username)"), ("action", "what (e.g. record.viewed)"),
            ("record", "which record (reference or id)"), ("since", "from (e.g. 2026-11-01)"),
            ("until", "to (e.g. 2026-11-21T17:00Z)"))
-
-
-def _vault_app(screen: Screen[Any]) -> VaultApp:
-    from tui.app import VaultApp
-
-    assert isinstance(screen.app, VaultApp)
-    return screen.app
 
 
 def describe(filters: dict[str, str]) -> str:
@@ -87,8 +77,9 @@ class AuditScreen(VaultScreen):
         Binding("escape", "cancel_task", "Cancel", id="cancel-task", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.filters: dict[str, str] = {}
         self.befores: list[int | None] = [None]  # the page shown: events before befores[-1]
         self.oldest_shown: int | None = None
@@ -108,8 +99,7 @@ class AuditScreen(VaultScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        session = _vault_app(self).session
-        self.sub_title = f"{session.username}: audit log" if session else ""
+        self.sub_title = f"{self.session.username}: audit log"
         self.query_one("#task").display = False
         self.load()
 
@@ -121,21 +111,18 @@ class AuditScreen(VaultScreen):
         force). Both change only once the page is read: a refused filter keeps the last ones."""
         befores = self.befores if befores is None else befores
         filters = self.filters if filters is None else filters
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            entries = session.audit_page(limit=PAGE, before=befores[-1], **filters)
+            entries = unlocked(self.session).audit_page(limit=PAGE, before=befores[-1], **filters)
         except VaultError as exc:
-            said = f"{exc} The filters were not changed." if filters != self.filters else str(exc)
-            self.app.call_from_thread(self.show_status, said)
+            self.post_message(Refused(f"{exc} The filters were not changed." if filters != self.filters else str(exc)))
         else:
-            self.app.call_from_thread(self.show_page, entries, befores, filters, get_current_worker())
+            self.post_message(LogPage(entries, befores, filters))
 
-    def show_page(self, entries: list[Any], befores: list[int | None], filters: dict[str, str],
-                  worker: Worker[None]) -> None:
-        if worker.is_cancelled:  # a newer page was asked for meanwhile: it shows instead
+    @on(LogPage)
+    def show_page(self, event: LogPage) -> None:
+        if event.stale:  # a newer page was asked for meanwhile: it shows instead
             return
+        entries, befores, filters = event.entries, event.befores, event.filters
         if not entries and len(befores) > 1:
             self.show_status("There are no older events.")
             return
@@ -157,6 +144,10 @@ class AuditScreen(VaultScreen):
 
     def show_status(self, text: str) -> None:
         self.query_one("#audit-status", Static).update(text)
+
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.show_status(event.sentence)
 
     def action_older(self) -> None:
         if self.oldest_shown is None or self.query_one("#events", DataTable).row_count < PAGE:
@@ -198,10 +189,15 @@ class AuditScreen(VaultScreen):
         self.query_one("#task").display = True
         return True
 
-    def task_progress(self, done: int, total: int) -> None:
+    @on(Progress)
+    def task_progress(self, event: Progress) -> None:
         if not self.is_attached:  # locked meanwhile: the screen is gone
             return
-        self.query_one("#task-progress", ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#task-progress", ProgressBar).update(total=max(event.total, 1), progress=event.done)
+
+    @on(Done)
+    def task_done(self, event: Done) -> None:
+        self.end_task(event.sentence, ok=event.ok)
 
     def end_task(self, sentence: str, *, ok: bool | None = None) -> None:
         self.task_running = ""
@@ -215,7 +211,6 @@ class AuditScreen(VaultScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A task that failed on something unexpected must not leave the screen thinking it runs."""
-        super().on_worker_state_changed(event)
         if event.state == WorkerState.ERROR and event.worker.group == "task":
             self.end_task(f"{self.task_running or 'That'} stopped on an internal error; "
                           "if it was an export, no file was written.", ok=False)
@@ -226,8 +221,8 @@ class AuditScreen(VaultScreen):
         else:
             self.show_status("Nothing is running.")
 
-    def _report(self) -> Callable[[int, int], None]:
-        return lambda done, total: self.app.call_from_thread(self.task_progress, done, total)
+    def _report(self, done: int, total: int) -> None:
+        self.post_message(Progress(done, total))
 
     def action_export(self) -> None:
         if self.busy():
@@ -243,26 +238,21 @@ class AuditScreen(VaultScreen):
     @work(thread=True, exclusive=True, group="task", exit_on_error=False, description="Exporting the log")
     def export(self, path: Path, fmt: str, filters: dict[str, str]) -> None:
         worker = get_current_worker()
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             with atomic_writer(path, new=True) as fh:
-                count, cp = session.audit_export(fh, fmt, progress=self._report(),
+                count, cp = session.audit_export(fh, fmt, progress=self._report,
                                                  cancelled=lambda: worker.is_cancelled, **filters)
         except VaultError as exc:
-            self.app.call_from_thread(self.end_task, f"{exc} No file was written.", ok=False)
-            return
+            self.post_message(Done(f"{exc} No file was written.", ok=False))
         except FileExistsError:
-            self.app.call_from_thread(self.end_task, f"{path} appeared meanwhile; it was left as it was "
-                                                     "and nothing was written.", ok=False)
-            return
+            self.post_message(Done(f"{path} appeared meanwhile; it was left as it was and nothing was written.",
+                                   ok=False))
         except OSError as exc:
-            self.app.call_from_thread(self.end_task, f"{path} could not be written ({exc.strerror}).", ok=False)
-            return
-        self.app.call_from_thread(
-            self.end_task, f"Exported {count:,} events to {path}, ending with the checkpoint at event {cp.seq:,} "
-                           f"(head {cp.head.hex()[:16]}…). The export is itself in the log.", ok=True)
+            self.post_message(Done(f"{path} could not be written ({exc.strerror}).", ok=False))
+        else:
+            self.post_message(Done(f"Exported {count:,} events to {path}, ending with the checkpoint at event "
+                                   f"{cp.seq:,} (head {cp.head.hex()[:16]}…). The export is itself in the log."))
 
     def action_verify(self) -> None:
         if self.busy():
@@ -277,16 +267,14 @@ class AuditScreen(VaultScreen):
     @work(thread=True, exclusive=True, group="task", exit_on_error=False, description="Verifying the log")
     def verify(self, paths: list[Path]) -> None:
         worker = get_current_worker()
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             kept = [audit.read_checkpoint(p) for p in paths]
-            result = session.audit_verify(kept, progress=self._report(), cancelled=lambda: worker.is_cancelled)
+            result = session.audit_verify(kept, progress=self._report, cancelled=lambda: worker.is_cancelled)
         except VaultError as exc:
-            self.app.call_from_thread(self.end_task, str(exc), ok=False)
-            return
-        self.app.call_from_thread(self.end_task, verdict(result, kept), ok=result.ok)
+            self.post_message(Done(str(exc), ok=False))
+        else:
+            self.post_message(Done(verdict(result, kept), ok=result.ok))
 
     def action_checkpoint(self) -> None:
         if self.busy():
@@ -300,25 +288,19 @@ class AuditScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, group="task", exit_on_error=False, description="Saving a checkpoint")
     def save_checkpoint(self, path: Path) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            cp = session.audit_checkpoint()
+            cp = unlocked(self.session).audit_checkpoint()
             with atomic_writer(path, new=True) as fh:
                 fh.write(cp.to_json() + "\n")
         except VaultError as exc:
-            self.app.call_from_thread(self.end_task, str(exc), ok=False)
-            return
+            self.post_message(Done(str(exc), ok=False))
         except FileExistsError:
-            self.app.call_from_thread(self.end_task, f"{path} appeared meanwhile; it was left as it was.", ok=False)
-            return
+            self.post_message(Done(f"{path} appeared meanwhile; it was left as it was.", ok=False))
         except OSError as exc:
-            self.app.call_from_thread(self.end_task, f"{path} could not be written ({exc.strerror}).", ok=False)
-            return
-        self.app.call_from_thread(
-            self.end_task, f"Checkpoint saved to {path}: event {cp.seq:,}, head {cp.head.hex()[:16]}…. "
-                           "Keep it where the vault's users cannot change it; v verifies against it.", ok=True)
+            self.post_message(Done(f"{path} could not be written ({exc.strerror}).", ok=False))
+        else:
+            self.post_message(Done(f"Checkpoint saved to {path}: event {cp.seq:,}, head {cp.head.hex()[:16]}…. "
+                                   "Keep it where the vault's users cannot change it; v verifies against it."))
 
 
 def verdict(result: audit.VerifyResult, kept: list[audit.Checkpoint]) -> str:

@@ -1,5 +1,6 @@
-"""What the screens share: a worker that fails on something unexpected says so in one sentence;
-a dialog closes without an answer on escape or its Cancel button.
+"""What the screens share: the session they are handed and the one guard on it, a worker that
+fails on something unexpected says so in one sentence, a step that changes the screen stack waits
+until its screen is in front, and a dialog closes without an answer on escape or its Cancel button.
 
 Textual tells only the worker's own screen when its state changes (the message does not bubble
 to the app), so each screen passes failures on; the sentence names the error's type, never its
@@ -18,10 +19,20 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
+from tui.messages import Done, Refused
 from tui.widgets.plain import Static
 from vault.errors import VaultError
+from vault.session import Session
 
 _Answer = TypeVar("_Answer")
+
+
+def unlocked(session: Session | None) -> Session:
+    """``session``, unless the vault was locked since it was handed on (the one guard every worker
+    passes before it asks the vault anything)."""
+    if session is None or session.locked:
+        raise VaultError("The vault is locked.")
+    return session
 
 
 def report_failure(screen_or_app: Any, worker: Worker[Any]) -> None:
@@ -32,7 +43,33 @@ def report_failure(screen_or_app: Any, worker: Worker[Any]) -> None:
             "Nothing was changed that was not already saved.", severity="error")
 
 
-class VaultScreen(Screen[None]):
+class InFront(Screen[_Answer]):
+    """A screen whose worker results may change the screen stack (close a dialog, open a case).
+
+    Textual's stack operations act on the workspace in front and on its top screen, so a result
+    for a screen that is not in front (another workspace was chosen with F4, the screen is hidden,
+    a dialog is over it) waits until it is again: nothing is drawn over a hidden screen, and nothing
+    lands in another workspace. A screen removed by a lock never runs what waited.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._waiting: list[Callable[[], object]] = []
+
+    def in_front(self, step: Callable[[], object]) -> None:
+        """Run ``step`` now if this screen is the one in front, else when it is again."""
+        if self.is_active:
+            step()
+        else:
+            self._waiting.append(step)
+
+    def on_screen_resume(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for step in waiting:
+            self.in_front(step)
+
+
+class VaultScreen(InFront[None]):
     """A full screen of the vault's UI."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -56,34 +93,36 @@ class Dialog(ModalScreen[_Answer]):
         self.dismiss(None)
 
 
-class ActingDialog(Dialog[_Answer]):
-    """A dialog that does its work itself and closes only once it succeeded, with the result.
-    A refusal (a bad date, a wrong password, an unknown name) is shown in the dialog's status
-    line (``STATUS``) and everything typed stays where it was, to be mended."""
+class ActingDialog(InFront[str | None], Dialog[str | None]):
+    """A dialog that does its work itself and closes only once it succeeded, with a sentence
+    saying what it did. A refusal (a bad date, a wrong password, an unknown name) is shown in the
+    dialog's status line (``STATUS``) and everything typed stays where it was, to be mended."""
 
     STATUS = "#dialog-status"
 
-    def act(self, job: Callable[[Any], _Answer], doing: str = "Saving…") -> None:
-        """Run ``job(session)`` in a worker; close with its result, or say why not. The worker is
-        the app's, so that closing the dialog does not cancel the worker that closes it."""
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def act(self, job: Callable[[Session], str], doing: str = "Saving…") -> None:
+        """Run ``job(session)`` in a worker; close with the sentence it returns, or say why not.
+        The worker is the app's, so that a failure it did not expect is reported even once the
+        dialog is gone."""
         self.query_one(self.STATUS, Static).update(doing)
         self.app.run_worker(partial(self._run, job), thread=True, exit_on_error=False, description="Saving")
 
-    def _run(self, job: Callable[[Any], _Answer]) -> None:
-        session = getattr(self.app, "session", None)
+    def _run(self, job: Callable[[Session], str]) -> None:
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            result = job(session)
+            said = job(unlocked(self.session))
         except VaultError as exc:
-            self.app.call_from_thread(self._answer, str(exc), None)
+            self.post_message(Refused(str(exc)))
         else:
-            self.app.call_from_thread(self._answer, None, result)
+            self.post_message(Done(said))
 
-    def _answer(self, refusal: str | None, result: _Answer | None) -> None:
-        if self not in self.app.screen_stack:  # locked meanwhile: the dialog is gone
-            return
-        if refusal is not None:
-            self.query_one(self.STATUS, Static).update(refusal)
-        else:
-            self.dismiss(result)
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.query_one(self.STATUS, Static).update(event.sentence)
+
+    @on(Done)
+    def finished(self, event: Done) -> None:
+        self.in_front(partial(self.dismiss, event.sentence))

@@ -7,37 +7,28 @@ removes; showing a case is a ``case.viewed`` event and each record in it a ``rec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Select
 
-from tui.screens.base import ActingDialog, Dialog, VaultScreen
+from tui.messages import CaseOpened, CaseShown, CasesListed, Done, Refused
+from tui.screens.base import ActingDialog, Dialog, VaultScreen, unlocked
 from tui.screens.records import URGENT_STYLE
 from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import retention
 from vault.case_text import render_case
 from vault.errors import VaultError
 from vault.record_text import local_time
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
+from vault.session import Session
 
 PAGE = 200
 _DECISION_LABELS = {"review": "review", "no_referral": "decision not to refer", "external_referral":
                     "external referral", "monitoring": "monitoring", "note": "note"}
-
-
-def _vault_app(screen: Screen[Any]) -> VaultApp:
-    from tui.app import VaultApp
-
-    assert isinstance(screen.app, VaultApp)
-    return screen.app
 
 
 def _urgency(value: str) -> Text:
@@ -55,8 +46,9 @@ class OfficerScreen(VaultScreen):
         Binding("r", "reload", "Reload", id="reload-cases"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.due_only = False
 
     def compose(self) -> ComposeResult:
@@ -73,8 +65,7 @@ class OfficerScreen(VaultScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        session = _vault_app(self).session
-        self.sub_title = f"{session.username}: cases" if session else ""
+        self.sub_title = f"{self.session.username}: cases"
 
     def on_screen_resume(self) -> None:
         """On arrival and on coming back from a case: the lists may have changed."""
@@ -82,18 +73,18 @@ class OfficerScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Loading referrals and cases")
     def load(self) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             queue = session.referral_queue(limit=PAGE)
             listed = session.retention_due() if self.due_only else session.list_cases(limit=PAGE)
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
+            self.post_message(Refused(str(exc)))
         else:
-            self.app.call_from_thread(self.show_lists, queue, listed)
+            self.post_message(CasesListed(queue, listed))
 
-    def show_lists(self, queue: list[Any], listed: list[Any]) -> None:
+    @on(CasesListed)
+    def show_lists(self, event: CasesListed) -> None:
+        queue, listed = event.referrals, event.cases
         referrals = self.query_one("#referrals", DataTable)
         referrals.clear()
         for r in queue:
@@ -115,6 +106,10 @@ class OfficerScreen(VaultScreen):
 
     def show_status(self, text: str) -> None:
         self.query_one("#officer-status", Static).update(text)
+
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.show_status(event.sentence)
 
     def action_reload(self) -> None:
         self.load()
@@ -138,15 +133,17 @@ class OfficerScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Opening a case")
     def open_case(self, reference: str) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            case = session.open_case([reference])
+            case = unlocked(self.session).open_case([reference])
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
-            return
-        self.app.call_from_thread(self.app.push_screen, CaseScreen(case))
+            self.post_message(Refused(str(exc)))
+        else:
+            self.post_message(CaseOpened(case))
+
+    @on(CaseOpened)
+    def case_opened(self, event: CaseOpened) -> None:
+        """Show the new case (once this workspace is in front: never over a hidden screen)."""
+        self.in_front(lambda: self.app.push_screen(CaseScreen(self.session, event.reference)))
 
     def action_show(self) -> None:
         from tui.screens.record import RecordScreen
@@ -155,11 +152,11 @@ class OfficerScreen(VaultScreen):
         if table.has_focus and table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             if key is not None:
-                self.app.push_screen(CaseScreen(str(key)))
+                self.app.push_screen(CaseScreen(self.session, str(key)))
         elif referrals.has_focus and referrals.row_count:
             key = referrals.coordinate_to_cell_key(referrals.cursor_coordinate).row_key.value
             if key is not None:
-                self.app.push_screen(RecordScreen(str(key)))
+                self.app.push_screen(RecordScreen(self.session, str(key)))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_show()
@@ -177,8 +174,9 @@ class CaseScreen(VaultScreen):
         Binding("x", "destroy", "Destroy", id="destroy", show=False),
     ]
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, session: Session, reference: str) -> None:
         super().__init__()
+        self.session = session
         self.reference = reference
         self.summary: Any = None
 
@@ -195,17 +193,16 @@ class CaseScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Opening the case")
     def load(self) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            view = session.show_case(self.reference)
+            view = unlocked(self.session).show_case(self.reference)
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
-            return
-        self.app.call_from_thread(self.show, view)
+            self.post_message(Refused(str(exc)))
+        else:
+            self.post_message(CaseShown(view))
 
-    def show(self, view: Any) -> None:
+    @on(CaseShown)
+    def show(self, event: CaseShown) -> None:
+        view = event.view
         self.summary = view.summary
         self.query_one("#case-text", Static).update(render_case(view))
         self.show_status("d decides (with the reason), l links a record, a assigns, c closes with the outcome "
@@ -216,8 +213,12 @@ class CaseScreen(VaultScreen):
     def show_status(self, text: str) -> None:
         self.query_one("#case-status", Static).update(text)
 
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.show_status(event.sentence)
+
     def action_decide(self) -> None:
-        self.app.push_screen(DecideScreen(self.reference), self.done)
+        self.app.push_screen(DecideScreen(self.session, self.reference), self.done)
 
     def action_link(self) -> None:
         def given(reference: str | None) -> None:
@@ -236,10 +237,10 @@ class CaseScreen(VaultScreen):
                                           "the officer's or deputy's username"), given)
 
     def action_close_case(self) -> None:
-        self.app.push_screen(CloseScreen(self.reference), self.done)
+        self.app.push_screen(CloseScreen(self.session, self.reference), self.done)
 
     def action_destroy(self) -> None:
-        self.app.push_screen(DestroyScreen(self.reference), self.done)
+        self.app.push_screen(DestroyScreen(self.session, self.reference), self.done)
 
     def done(self, said: str | None) -> None:
         """A dialog that acted closed with what it did: say so, and show the case again."""
@@ -249,10 +250,8 @@ class CaseScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Updating the case")
     def act(self, what: str, answer: dict[str, str]) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             if what == "link":
                 session.link_case(self.reference, [answer["record"]])
                 done = f"Linked {answer['record']}."
@@ -260,10 +259,16 @@ class CaseScreen(VaultScreen):
                 session.assign_case(self.reference, answer["to"])
                 done = f"Assigned to {answer['to']}."
         except VaultError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            return
-        self.app.call_from_thread(self.app.notify, done)
-        self.app.call_from_thread(self.load)
+            self.post_message(Done(str(exc), ok=False))
+        else:
+            self.post_message(Done(done))
+
+    @on(Done)
+    def acted(self, event: Done) -> None:
+        if event.ok:
+            self.done(event.sentence)
+        else:
+            self.app.notify(event.sentence, severity="error")
 
 
 class PromptScreen(Dialog[str | None]):
@@ -292,13 +297,13 @@ class PromptScreen(Dialog[str | None]):
 
 
 
-class DecideScreen(ActingDialog[str | None]):
+class DecideScreen(ActingDialog):
     """A decision and its reason (a decision not to refer is a decision too)."""
 
     STATUS = "#decide-status"
 
-    def __init__(self, reference: str) -> None:
-        super().__init__()
+    def __init__(self, session: Session, reference: str) -> None:
+        super().__init__(session)
         self.reference = reference
 
     def compose(self) -> ComposeResult:
@@ -325,7 +330,7 @@ class DecideScreen(ActingDialog[str | None]):
             return
         to = self.query_one("#to", Input).value.strip() or None
 
-        def decide(session: Any) -> str:
+        def decide(session: Session) -> str:
             session.decide_case(self.reference, text, kind=str(kind), to=to)
             return f"Added to the decision log ({_DECISION_LABELS[str(kind)]})."
 
@@ -333,14 +338,14 @@ class DecideScreen(ActingDialog[str | None]):
 
 
 
-class CloseScreen(ActingDialog[str | None]):
+class CloseScreen(ActingDialog):
     """Close a case: the outcome, the retention date (the rules' suggestion offered) and the
     password again. A refusal (a date that is not one, a wrong password) keeps all that was typed."""
 
     STATUS = "#close-status"
 
-    def __init__(self, reference: str) -> None:
-        super().__init__()
+    def __init__(self, session: Session, reference: str) -> None:
+        super().__init__(session)
         self.reference = reference
 
     def compose(self) -> ComposeResult:
@@ -361,12 +366,10 @@ class CloseScreen(ActingDialog[str | None]):
 
     @on(Input.Changed, "#subject-born")
     def suggest(self) -> None:
-        session = _vault_app(self).session
         born = self.query_one("#subject-born", Input).value.strip() or None
         try:
-            if session is not None:
-                until = retention.suggest(session, self.reference, subject_born=born)
-                self.query_one("#retain-until", Input).placeholder = f"keep until (blank: {until.isoformat()})"
+            until = retention.suggest(unlocked(self.session), self.reference, subject_born=born)
+            self.query_one("#retain-until", Input).placeholder = f"keep until (blank: {until.isoformat()})"
         except VaultError:
             pass  # an unfinished date: the suggestion waits for a whole one
 
@@ -380,7 +383,7 @@ class CloseScreen(ActingDialog[str | None]):
             self.query_one("#close-status", Static).update("Give the outcome and your password.")
             return
 
-        def close(session: Any) -> str:
+        def close(session: Session) -> str:
             until = session.close_case(self.reference, answer["outcome"], password=answer["password"],
                                        retain_until=answer["retain_until"] or None,
                                        subject_born=answer["subject_born"] or None)
@@ -390,14 +393,14 @@ class CloseScreen(ActingDialog[str | None]):
 
 
 
-class DestroyScreen(ActingDialog[str | None]):
+class DestroyScreen(ActingDialog):
     """Destroy a closed case past its retention date: the password again, and the case's
     reference typed out, because it cannot be undone."""
 
     STATUS = "#destroy-status"
 
-    def __init__(self, reference: str) -> None:
-        super().__init__()
+    def __init__(self, session: Session, reference: str) -> None:
+        super().__init__(session)
         self.reference = reference
 
     def compose(self) -> ComposeResult:
@@ -420,7 +423,7 @@ class DestroyScreen(ActingDialog[str | None]):
             self.query_one("#destroy-status", Static).update(f"Type {self.reference} and your password.")
             return
 
-        def destroy(session: Any) -> str:
+        def destroy(session: Session) -> str:
             destroyed = session.destroy_case(self.reference, password=password)
             return f"Destroyed {len(destroyed)} records: their keys are erased."
 

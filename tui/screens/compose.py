@@ -5,24 +5,22 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Header, Select
 
-from tui.screens.base import VaultScreen
+from tui.messages import Done, DraftKept, DraftOpened, NotSubmitted, Refused, Submitted
+from tui.screens.base import VaultScreen, unlocked
 from tui.widgets.guidance_panel import GuidancePanel
 from tui.widgets.plain import Input, Label, Static, TextArea
 from vault import contacts, dates, record_schema
 from vault.errors import InvalidRecord, InvalidWhen, VaultError
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
-    from vault.session import Session
+from vault.session import Session
 
 # (field, label) in the order SPEC §4 gives them.
 LONG_FIELDS = (
@@ -55,19 +53,16 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(v.replace("_", " "), v) for v in values]
 
 
-def _vault_app(screen: Screen[Any]) -> VaultApp:
-    from tui.app import VaultApp
-
-    assert isinstance(screen.app, VaultApp)
-    return screen.app
-
-
 class DangerScreen(ModalScreen[bool]):
     """First: is anyone in immediate danger? Returns True when they are."""
 
     BINDINGS = [Binding("y", "answer(True)", "Yes", id="danger-yes"),
                 Binding("n", "answer(False)", "No", id="danger-no"),
                 Binding("escape", "app.pop_screen", "Cancel", id="danger-cancel")]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
 
     def compose(self) -> ComposeResult:
         with Vertical(id="danger-box"):
@@ -79,10 +74,10 @@ class DangerScreen(ModalScreen[bool]):
 
     def advice(self) -> str:
         """What to do, with the vault's contacts that have a number (999 is said whatever the list holds)."""
-        session = _vault_app(self).session
         try:
-            numbers = [c for c in contacts.list_contacts(session) if c.phone] if session is not None else []
-            officers = contacts.safeguarding_team(session) if session is not None else []
+            session = unlocked(self.session)
+            numbers = [c for c in contacts.list_contacts(session) if c.phone]
+            officers = contacts.safeguarding_team(session)
         except VaultError:
             numbers, officers = [], []
         lines = ["If yes: call 999 now, before you write anything."]
@@ -142,8 +137,9 @@ class ComposeScreen(VaultScreen):
         Binding("escape", "leave", "Keep as draft and go back", id="leave"),
     ]
 
-    def __init__(self, *, immediate: bool = False, reference: str | None = None) -> None:
+    def __init__(self, session: Session, *, immediate: bool = False, reference: str | None = None) -> None:
         super().__init__()
+        self.session = session
         self.immediate = immediate
         self.reference = reference  # once saved as a draft (or the draft reopened)
         self.loaded = reference is None  # a reopened draft is editable once its text is in
@@ -191,17 +187,16 @@ class ComposeScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="Opening the draft")
     def open_draft(self, reference: str) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            form = session.open_draft(reference)
+            form = unlocked(self.session).open_draft(reference)
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
+            self.post_message(Refused(str(exc)))
         else:
-            self.app.call_from_thread(self.fill, form)
+            self.post_message(DraftOpened(form))
 
-    def fill(self, form: dict[str, Any]) -> None:
+    @on(DraftOpened)
+    def fill(self, event: DraftOpened) -> None:
+        form = event.form
         for field, _ in LONG_FIELDS:
             self.query_one(f"#{field}", TextArea).load_text(str(form.get(field) or ""))
         for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
@@ -242,7 +237,7 @@ class ComposeScreen(VaultScreen):
         return f"Understood as {dates.describe_when(when)}."
 
     def now(self) -> datetime:
-        return dates.local_moment(_vault_app(self).vault.clock())
+        return dates.local_moment(self.session.vault.clock())
 
     # --- the record ------------------------------------------------------------------------
 
@@ -263,6 +258,10 @@ class ComposeScreen(VaultScreen):
     def show_status(self, text: str) -> None:
         self.query_one("#compose-status", Static).update(text)
 
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.show_status(event.sentence)
+
     def keep(self, session: Session, data: dict[str, Any], *, autosave: bool = False) -> str:
         """Save ``data`` as this screen's draft (created the first time); its reference."""
         with self.saving:
@@ -276,33 +275,31 @@ class ComposeScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="Saving the draft")
     def save(self, data: dict[str, Any], *, autosave: bool = False, quiet: bool = False) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            reference = self.keep(session, data, autosave=autosave)
+            reference = self.keep(unlocked(self.session), data, autosave=autosave)
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, f"Not saved: {exc}")
+            self.post_message(Refused(f"Not saved: {exc}"))
         else:
-            self.app.call_from_thread(self.saved, reference, autosave, quiet)
+            self.post_message(DraftKept(reference, autosave=autosave, quiet=quiet))
 
-    def saved(self, reference: str, autosave: bool, quiet: bool = False) -> None:
+    @on(DraftKept)
+    def saved(self, event: DraftKept) -> None:
         when = dates.describe_when(self.now()).split(", ")[-1]
-        self.sub_title = f"Draft {reference}, kept at {when}"
-        if not (quiet or autosave):  # an autosave says so in the title, leaving the status line be
-            self.show_status(f"Saved as draft {reference}.")
+        self.sub_title = f"Draft {event.reference}, kept at {when}"
+        if not (event.quiet or event.autosave):  # an autosave says so in the title, leaving the status line be
+            self.show_status(f"Saved as draft {event.reference}.")
 
     def autosave(self) -> None:
         """Every few seconds while the form changes, so that even a killed process loses little."""
-        if not self.loaded or _vault_app(self).session is None:
+        if not self.loaded or self.session.locked:
             return
         data = self.data()
         if data != self.saved_form and self.written(data):
             self.save(data, autosave=True)
 
-    def save_now(self, session: Session) -> str:
-        """Keep what is written as a draft, at once (the app is about to lock or stop); one
-        sentence saying so, or "" when nothing was written."""
+    def save_now(self) -> str:
+        """Keep what is written as a draft, at once (the app is about to lock or stop, or the
+        writer leaves the form); one sentence saying so, or "" when nothing was written."""
         if not self.loaded:
             return ""
         data = self.data()
@@ -311,7 +308,7 @@ class ComposeScreen(VaultScreen):
         if data == self.saved_form and self.reference is not None:
             return f"The record you were writing is kept as draft {self.reference}."
         try:
-            reference = self.keep(session, data)
+            reference = self.keep(unlocked(self.session), data)
         except VaultError as exc:
             return f"The record you were writing could not be kept as a draft: {exc}"
         return f"The record you were writing is kept as draft {reference}."
@@ -331,6 +328,10 @@ class ComposeScreen(VaultScreen):
 
         self.app.push_screen(ConfirmSubmitScreen(), answered)
 
+    @on(NotSubmitted)
+    def not_submitted(self, event: NotSubmitted) -> None:
+        self.show_problems(event.problems)
+
     def show_problems(self, found: list[record_schema.Problem]) -> None:
         """Each field that stops the submit, by the label on screen; the focus on the first."""
         for label in self.query(".field-label"):
@@ -347,27 +348,26 @@ class ComposeScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="Submitting the record")
     def submit(self, data: dict[str, Any]) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             with self.saving:
-                self.reference = session.submit_draft(self.reference, data)
+                self.reference = reference = session.submit_draft(self.reference, data)
                 self.saved_form = data
         except InvalidRecord as exc:
-            self.app.call_from_thread(self.show_problems, exc.problems)
+            self.post_message(NotSubmitted(exc.problems))
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, f"Not submitted: {exc}")
+            self.post_message(Refused(f"Not submitted: {exc}"))
         else:
-            self.app.call_from_thread(self.submitted, self.reference)
+            self.post_message(Submitted(reference))
 
-    def submitted(self, reference: str) -> None:
-        self.app.switch_screen(WhoNeedsToKnowScreen(reference))
+    @on(Submitted)
+    def submitted(self, event: Submitted) -> None:
+        """On to who needs to know, in this form's place (once this workspace is in front)."""
+        self.in_front(lambda: self.app.switch_screen(WhoNeedsToKnowScreen(self.session, event.reference)))
 
     def action_leave(self) -> None:
         """Back to the list; what was written is kept as a draft first, and the writer told."""
-        session = _vault_app(self).session
-        said = self.save_now(session) if session is not None else ""
+        said = self.save_now() if not self.session.locked else ""
         self.app.pop_screen()
         if said:
             self.app.notify(said)
@@ -378,8 +378,9 @@ class WhoNeedsToKnowScreen(VaultScreen):
 
     BINDINGS = [Binding("escape", "done", "Done", id="share-done")]
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, session: Session, reference: str) -> None:
         super().__init__()
+        self.session = session
         self.reference = reference
 
     def compose(self) -> ComposeResult:
@@ -415,10 +416,8 @@ class WhoNeedsToKnowScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Sharing the record")
     def run_action_in_worker(self, action: str, argument: str) -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             if action == "refer":
                 added = session.refer_record(self.reference)
                 message = (f"Referred: now shared with {', '.join(added)}." if added
@@ -428,8 +427,13 @@ class WhoNeedsToKnowScreen(VaultScreen):
                 session.share_record(self.reference, to, reason)
                 message = f"Shared with {to}."
         except VaultError as exc:
-            message = str(exc)
-        self.app.call_from_thread(self.query_one("#share-status", Static).update, message)
+            self.post_message(Done(str(exc), ok=False))
+        else:
+            self.post_message(Done(message))
+
+    @on(Done)
+    def said(self, event: Done) -> None:
+        self.query_one("#share-status", Static).update(event.sentence)
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:

@@ -3,7 +3,7 @@ safeguarding team by name. Admins can fill in and add contacts here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,17 +11,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button
 
-from tui.screens.base import Dialog, VaultModal
+from tui.messages import ContactsListed, Done, Refused
+from tui.screens.base import Dialog, VaultModal, unlocked
 from tui.widgets.plain import DataTable, Input, Label, Static
 from vault import contacts
 from vault.errors import VaultError
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
+from vault.session import Session
 
 
 class ContactsScreen(VaultModal):
-    """Who to call."""
+    """Who to call; ``session`` is None when the vault is locked (the panel then says what to do
+    in danger all the same)."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Close", id="contacts-close"),
@@ -29,16 +29,10 @@ class ContactsScreen(VaultModal):
         Binding("a", "add", "Add (admins)", id="contacts-add"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session | None) -> None:
         super().__init__()
+        self.session = session
         self.entries: list[Any] = []
-
-    @property
-    def vault_app(self) -> VaultApp:
-        from tui.app import VaultApp
-
-        assert isinstance(self.app, VaultApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         with Vertical(id="contacts-box"):
@@ -51,26 +45,30 @@ class ContactsScreen(VaultModal):
 
     @property
     def is_admin(self) -> bool:
-        session = self.vault_app.session
-        return session is not None and "admin" in session.roles
+        return self.session is not None and "admin" in self.session.roles
 
     def on_mount(self) -> None:
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Reading the contacts")
     def load(self) -> None:
-        session = self.vault_app.session
         try:
-            if session is None:
+            if self.session is None or self.session.locked:
                 raise VaultError("The vault is locked: unlock it to see the contacts. In danger, call 999.")
-            entries, team = session.list_contacts(), contacts.safeguarding_team(session)
+            entries, team = self.session.list_contacts(), contacts.safeguarding_team(self.session)
         except VaultError as exc:
-            self.app.call_from_thread(self.query_one("#contacts-team", Static).update, str(exc))
-            return
-        self.app.call_from_thread(self.show, entries, team)
+            self.post_message(Refused(str(exc)))
+        else:
+            self.post_message(ContactsListed(entries, team))
 
-    def show(self, entries: list[Any], team: list[str]) -> None:
-        self.entries = entries
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.query_one("#contacts-team", Static).update(event.sentence)
+
+    @on(ContactsListed)
+    def show(self, event: ContactsListed) -> None:
+        self.entries = entries = event.contacts
+        team = event.team
         table = self.query_one("#contacts-table", DataTable)
         table.clear()
         for entry in entries:
@@ -97,16 +95,18 @@ class ContactsScreen(VaultModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Saving the contact")
     def save(self, contact_id: int | None, fields: dict[str, str]) -> None:
-        session = self.vault_app.session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            session.save_contact(contact_id, **fields)
+            unlocked(self.session).save_contact(contact_id, **fields)
         except VaultError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            return
-        self.app.call_from_thread(self.app.notify, f"Saved {fields['name']}.")
-        self.app.call_from_thread(self.load)
+            self.post_message(Done(str(exc), ok=False))
+        else:
+            self.post_message(Done(f"Saved {fields['name']}."))
+
+    @on(Done)
+    def saved(self, event: Done) -> None:
+        self.app.notify(event.sentence, severity="information" if event.ok else "error")
+        if event.ok:
+            self.load()
 
 
 class ContactEditScreen(Dialog[dict[str, str] | None]):

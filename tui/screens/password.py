@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Footer
 
-from tui.screens.base import VaultScreen
+from tui.messages import PasswordChanged, Refused
+from tui.screens.base import VaultScreen, unlocked
 from tui.widgets.plain import Input, Label, Static
 from vault.errors import VaultError
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
+from vault.session import Session
 
 
 class ChangePasswordScreen(VaultScreen):
     """New password twice; the one-time password typed at login is used once, then dropped."""
 
-    def __init__(self, one_time: str) -> None:
+    def __init__(self, session: Session, one_time: str) -> None:
         super().__init__()
+        self.session = session
         self._one_time: str | None = one_time
-
-    @property
-    def vault_app(self) -> VaultApp:
-        from tui.app import VaultApp
-
-        assert isinstance(self.app, VaultApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         with Vertical(id="password-box"):
@@ -62,18 +53,18 @@ class ChangePasswordScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Changing the password")
     def change(self, new: str) -> None:
-        session = self.vault_app.session
         try:
-            if session is None or self._one_time is None:
+            if self._one_time is None:
                 raise VaultError("The vault is locked.")
-            session.change_password(self._one_time, new)
+            unlocked(self.session).change_password(self._one_time, new)
         except VaultError as exc:
-            self.app.call_from_thread(self.failed, str(exc))
+            self.post_message(Refused(str(exc)))
         else:
             self._one_time = None
-            self.app.call_from_thread(self.vault_app.password_changed)
+            self.post_message(PasswordChanged())  # up to the app, which opens the workspaces
 
-    def failed(self, message: str) -> None:
+    @on(Refused)
+    def failed(self, event: Refused) -> None:
         self.query_one("#change", Button).disabled = False
-        self.query_one("#password-status", Static).update(message)
+        self.query_one("#password-status", Static).update(event.sentence)
         self.query_one("#new", Input).focus()

@@ -6,7 +6,7 @@ only in this screen's widgets: locking the app removes the screen.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,14 +14,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Select
 
-from tui.screens.base import ActingDialog, VaultScreen
+from tui.messages import Done, RecordOpened, Refused
+from tui.screens.base import ActingDialog, VaultScreen, unlocked
 from tui.widgets.plain import Input, Label, Static, TextArea
 from vault import record_schema
 from vault.errors import VaultError
 from vault.record_text import describe_event, local_time, render_text
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
+from vault.session import Session
 
 
 def history_text(entries: list[Any]) -> str:
@@ -45,16 +44,10 @@ class RecordScreen(VaultScreen):
         Binding("d", "disclose", "External disclosure", id="disclose"),
     ]
 
-    def __init__(self, record_id: int | str) -> None:
+    def __init__(self, session: Session, record_id: int | str) -> None:
         super().__init__()
+        self.session = session
         self.record_id = record_id  # an id, or a reference (the officer's queue names records so)
-
-    @property
-    def vault_app(self) -> VaultApp:
-        from tui.app import VaultApp
-
-        assert isinstance(self.app, VaultApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,37 +61,42 @@ class RecordScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Opening the record")
     def load(self) -> None:
-        session = self.vault_app.session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             view = session.view_record(self.record_id)
             history = session.record_history(self.record_id)
         except VaultError as exc:
-            self.app.call_from_thread(self.show, str(exc), "")
+            self.post_message(Refused(str(exc)))
         else:
-            self.app.call_from_thread(self.show, render_text(view), history_text(history))
+            self.post_message(RecordOpened(render_text(view), history_text(history)))
 
-    def show(self, text: str, history: str) -> None:
-        self.query_one("#record-text", Static).update(text)
-        self.query_one("#record-history", Static).update(history)
+    @on(RecordOpened)
+    def show(self, event: RecordOpened) -> None:
+        self.query_one("#record-text", Static).update(event.text)
+        self.query_one("#record-history", Static).update(event.history)
+
+    @on(Refused)
+    def not_shown(self, event: Refused) -> None:
+        """The record cannot be opened (no longer shared with this reader, say): say so in its place."""
+        self.query_one("#record-text", Static).update(event.sentence)
+        self.query_one("#record-history", Static).update("")
 
     # --- actions: each runs in a worker, then the record is shown again -------------------------
 
     def action_addendum(self) -> None:
-        self.app.push_screen(AddendumScreen(self.record_id), self.done)
+        self.app.push_screen(AddendumScreen(self.session, self.record_id), self.done)
 
     def action_refer(self) -> None:
         self.refer()
 
     def action_share(self) -> None:
-        self.app.push_screen(ShareScreen(self.record_id), self.done)
+        self.app.push_screen(ShareScreen(self.session, self.record_id), self.done)
 
     def action_revoke(self) -> None:
-        self.app.push_screen(ShareScreen(self.record_id, revoke=True), self.done)
+        self.app.push_screen(ShareScreen(self.session, self.record_id, revoke=True), self.done)
 
     def action_disclose(self) -> None:
-        self.app.push_screen(DisclosureScreen(self.record_id), self.done)
+        self.app.push_screen(DisclosureScreen(self.session, self.record_id), self.done)
 
     def done(self, said: str | None) -> None:
         """A dialog that acted closed with what it did: say so, and show the record again."""
@@ -108,26 +106,30 @@ class RecordScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Referring the record")
     def refer(self) -> None:
-        session = self.vault_app.session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            added = session.refer_record(self.record_id)
+            added = unlocked(self.session).refer_record(self.record_id)
         except VaultError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            self.post_message(Done(str(exc), ok=False))
             return
-        self.app.call_from_thread(self.done, f"Referred: now shared with {', '.join(added)}." if added
-                                  else "Already shared with the whole safeguarding team.")
+        self.post_message(Done(f"Referred: now shared with {', '.join(added)}." if added
+                               else "Already shared with the whole safeguarding team."))
+
+    @on(Done)
+    def referred(self, event: Done) -> None:
+        if event.ok:
+            self.done(event.sentence)
+        else:
+            self.app.notify(event.sentence, severity="error")
 
 
-class AddendumScreen(ActingDialog[str | None]):
+class AddendumScreen(ActingDialog):
     """An addendum: signed, encrypted with the record, never edited afterwards. A refusal keeps
     the text in the dialog."""
 
     STATUS = "#addendum-status"
 
-    def __init__(self, record_id: int | str) -> None:
-        super().__init__()
+    def __init__(self, session: Session, record_id: int | str) -> None:
+        super().__init__(session)
         self.record_id = record_id
 
     def compose(self) -> ComposeResult:
@@ -149,7 +151,7 @@ class AddendumScreen(ActingDialog[str | None]):
             self.query_one("#addendum-status", Static).update("Write the addendum first.")
             return
 
-        def add(session: Any) -> str:
+        def add(session: Session) -> str:
             session.add_addendum(self.record_id, text)
             return "Addendum added."
 
@@ -157,13 +159,13 @@ class AddendumScreen(ActingDialog[str | None]):
 
 
 
-class ShareScreen(ActingDialog[str | None]):
+class ShareScreen(ActingDialog):
     """Share with one person and why (need-to-know), or name a reader to revoke."""
 
     STATUS = "#share-modal-status"
 
-    def __init__(self, record_id: int | str, *, revoke: bool = False) -> None:
-        super().__init__()
+    def __init__(self, session: Session, record_id: int | str, *, revoke: bool = False) -> None:
+        super().__init__(session)
         self.record_id = record_id
         self.revoke = revoke
 
@@ -194,7 +196,7 @@ class ShareScreen(ActingDialog[str | None]):
                 "." if self.revoke else " and why they need to know."))
             return
 
-        def share(session: Any) -> str:
+        def share(session: Session) -> str:
             if self.revoke:
                 session.revoke_record(self.record_id, username)
                 return f"{username} can no longer read it; the record has a new key."
@@ -206,16 +208,15 @@ class ShareScreen(ActingDialog[str | None]):
 
 
 
-class DisclosureScreen(ActingDialog[str | None]):
+class DisclosureScreen(ActingDialog):
     """Information shared outside the vault, recorded: to whom, how, on what basis, what, and
     consent. The vault sends nothing itself."""
 
     STATUS = "#disclose-status"
 
-    def __init__(self, record_id: int | str) -> None:
-        super().__init__()
+    def __init__(self, session: Session, record_id: int | str) -> None:
+        super().__init__(session)
         self.record_id = record_id
-
 
     def compose(self) -> ComposeResult:
         with Vertical(id="disclose-box"):
@@ -245,7 +246,7 @@ class DisclosureScreen(ActingDialog[str | None]):
             self.query_one("#disclose-status", Static).update(f"Fill in: {', '.join(missing)}.")
             return
 
-        def disclose(session: Any) -> str:
+        def disclose(session: Session) -> str:
             session.disclose_record(self.record_id, **answer)
             return f"Disclosure to {answer['to']} recorded."
 

@@ -7,22 +7,22 @@ records say so (the list never shows a subject); urgent and immediate ones stand
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header
+from textual.worker import get_current_worker
 
-from tui.screens.base import VaultScreen
+from tui.messages import Done, Progress, RecordFound, RecordsPage, Refused
+from tui.screens.base import VaultScreen, unlocked
 from tui.screens.filters import FiltersScreen, describe
 from tui.widgets.plain import DataTable, Input, Static, shown
 from vault.errors import VaultError
 from vault.record_text import local_time
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
+from vault.session import Session
 
 PAGE = 200
 COLUMNS = ("Reference", "Status", "Category", "Urgency", "Protected", "Author", "Created", "Submitted")
@@ -52,18 +52,12 @@ class RecordsScreen(VaultScreen):
         Binding("escape", "end_search", "End search", id="end-search", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.cursors: list[int | None] = [None]  # the ``before`` of each page shown so far
         self.page: list[Any] = []
         self.filters: dict[str, str] = {}  # status, category, urgency: see tui.screens.filters
-
-    @property
-    def vault_app(self) -> VaultApp:
-        from tui.app import VaultApp
-
-        assert isinstance(self.app, VaultApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,8 +71,7 @@ class RecordsScreen(VaultScreen):
 
     def on_mount(self) -> None:
         self.query_one("#search-box").display = False
-        session = self.vault_app.session
-        self.sub_title = f"{session.username} ({', '.join(sorted(session.roles))})" if session else ""
+        self.sub_title = f"{self.session.username} ({', '.join(sorted(self.session.roles))})"
 
     def on_screen_resume(self) -> None:
         """On arrival, and on coming back from writing or reading one: the list may have changed."""
@@ -86,18 +79,18 @@ class RecordsScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Loading a page of records")
     def load(self, before: int | None) -> None:
-        session = self.vault_app.session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            page = session.list_records(limit=PAGE, before=before, **self.filters)
+            page = unlocked(self.session).list_records(limit=PAGE, before=before, **self.filters)
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
+            self.post_message(Refused(str(exc)))
         else:
-            self.app.call_from_thread(self.show_page, page)
+            self.post_message(RecordsPage(page))
 
-    def show_page(self, page: list[Any]) -> None:
-        self.page = page
+    @on(RecordsPage)
+    def show_page(self, event: RecordsPage) -> None:
+        if event.stale:  # a newer page was asked for meanwhile: it shows instead
+            return
+        self.page = page = event.records
         table = self.query_one("#records", DataTable)
         table.clear()
         for record in page:
@@ -112,6 +105,12 @@ class RecordsScreen(VaultScreen):
 
     def show_status(self, text: str) -> None:
         self.query_one("#records-status", Static).update(text)
+
+    @on(Refused)
+    @on(Done)
+    def said(self, event: Refused | Done) -> None:
+        if not event.stale:
+            self.show_status(event.sentence)
 
     def action_next_page(self) -> None:
         if len(self.page) == PAGE:
@@ -157,38 +156,43 @@ class RecordsScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False, description="Searching records")
     def run_search(self, query: str) -> None:
-        from textual.worker import get_current_worker
-
         worker = get_current_worker()
-        session = self.vault_app.session
 
         def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self.show_status, f"Searching: {done:,} of {total:,} records…")
+            self.post_message(Progress(done, total))
 
         found = 0
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            for record in session.search_records(query, progress=progress, cancelled=lambda: worker.is_cancelled):
+            hits = unlocked(self.session).search_records(query, progress=progress,
+                                                         cancelled=lambda: worker.is_cancelled)
+            for record in hits:
                 found += 1
-                self.app.call_from_thread(self.add_result, record)
+                self.post_message(RecordFound(record))
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
+            self.post_message(Refused(str(exc)))
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self.show_status, f"{found:,} records found. Escape ends the search.")
+            self.post_message(Done(f"{found:,} records found. Escape ends the search."))
 
-    def add_result(self, record: Any) -> None:
-        self.query_one("#records", DataTable).add_row(*row_of(record), key=str(record.id))
+    @on(Progress)
+    def searching(self, event: Progress) -> None:
+        if not event.stale:
+            self.show_status(f"Searching: {event.done:,} of {event.total:,} records…")
+
+    @on(RecordFound)
+    def add_result(self, event: RecordFound) -> None:
+        if not event.stale:  # the search ended (escape) or another began: its hits are not listed
+            record = event.record
+            self.query_one("#records", DataTable).add_row(*row_of(record), key=str(record.id))
 
     def action_write(self) -> None:
         from tui.screens.compose import ComposeScreen, DangerScreen
 
         def answered(immediate: bool | None) -> None:
             if immediate is not None:
-                self.app.push_screen(ComposeScreen(immediate=immediate))
+                self.app.push_screen(ComposeScreen(self.session, immediate=immediate))
 
-        self.app.push_screen(DangerScreen(), answered)
+        self.app.push_screen(DangerScreen(self.session), answered)
 
     def action_open(self) -> None:
         self.query_one("#records", DataTable).action_select_cursor()
@@ -201,9 +205,7 @@ class RecordsScreen(VaultScreen):
             return
         record_id = int(event.row_key.value)
         summary = next((r for r in self.page if r.id == record_id), None)
-        session = self.vault_app.session
-        if (summary is not None and summary.status == "draft" and session is not None
-                and summary.author == session.username):
-            self.app.push_screen(ComposeScreen(reference=summary.reference))  # a draft is written on
+        if summary is not None and summary.status == "draft" and summary.author == self.session.username:
+            self.app.push_screen(ComposeScreen(self.session, reference=summary.reference))  # written on
         else:
-            self.app.push_screen(RecordScreen(record_id))
+            self.app.push_screen(RecordScreen(self.session, record_id))

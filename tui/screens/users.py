@@ -7,35 +7,31 @@ the vault locks). The contacts list is `f3`, from here as from anywhere.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, SelectionList
 
-from tui.screens.base import Dialog, VaultScreen
+from tui.messages import Done, OneTimePassword, Refused, UsersListed
+from tui.screens.base import Dialog, VaultScreen, unlocked
 from tui.widgets.plain import DataTable, Input, Label, Static, shown
 from vault.errors import VaultError
 from vault.keyslots import normalize_username
 from vault.models import ROLES
 from vault.record_text import local_time
-
-if TYPE_CHECKING:
-    from tui.app import VaultApp
+from vault.session import Session
 
 _ROLE_LABELS = {"staff": "staff", "line_manager": "line manager", "safeguarding_officer": "safeguarding officer",
                 "deputy_safeguarding_officer": "deputy safeguarding officer", "auditor": "auditor",
                 "admin": "admin"}
 
 
-def _vault_app(screen: Screen[Any]) -> VaultApp:
-    from tui.app import VaultApp
-
-    assert isinstance(screen.app, VaultApp)
-    return screen.app
+def not_shown(done: str) -> str:
+    """What the admin is told when the vault locked before a one-time password was shown."""
+    return (f"{done} The vault locked before their one-time password was shown: reset their password (x) "
+            "to give them one.")
 
 
 class UsersScreen(VaultScreen):
@@ -48,9 +44,9 @@ class UsersScreen(VaultScreen):
         Binding("r", "reload", "Reload", id="reload-users", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.waiting_password: OneTimePasswordScreen | None = None
+        self.session = session
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,23 +58,21 @@ class UsersScreen(VaultScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        session = _vault_app(self).session
-        self.sub_title = f"{session.username}: users" if session else ""
+        self.sub_title = f"{self.session.username}: users"
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Listing users")
     def load(self, done: str = "") -> None:
-        session = _vault_app(self).session
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
-            users = session.list_users()
+            users = unlocked(self.session).list_users()
         except VaultError as exc:
-            self.app.call_from_thread(self.show_status, str(exc))
+            self.post_message(Refused(str(exc)))
         else:
-            self.app.call_from_thread(self.show_users, users, done)
+            self.post_message(UsersListed(users, done))
 
-    def show_users(self, users: list[Any], done: str = "") -> None:
+    @on(UsersListed)
+    def show_users(self, event: UsersListed) -> None:
+        users, done = event.users, event.done
         table = self.query_one("#users", DataTable)
         table.clear()
         for u in users:
@@ -92,6 +86,10 @@ class UsersScreen(VaultScreen):
 
     def show_status(self, text: str) -> None:
         self.query_one("#users-status", Static).update(text)
+
+    @on(Refused)
+    def refused(self, event: Refused) -> None:
+        self.show_status(event.sentence)
 
     def chosen_user(self) -> str | None:
         table = self.query_one("#users", DataTable)
@@ -134,11 +132,9 @@ class UsersScreen(VaultScreen):
 
     @work(thread=True, exclusive=True, group="act", exit_on_error=False, description="Changing a user")
     def act(self, what: str, username: str, *, roles: list[str] | None = None, recovery_code: str = "") -> None:
-        app = _vault_app(self)  # kept: if the vault locks meanwhile, this screen has no app to ask
-        session = app.session
+        app = self.app  # kept: if the vault locks meanwhile, this screen has no app to ask
         try:
-            if session is None:
-                raise VaultError("The vault is locked.")
+            session = unlocked(self.session)
             username = normalize_username(username)
             if what == "add":
                 password = session.add_user(username, roles or [])
@@ -150,30 +146,31 @@ class UsersScreen(VaultScreen):
                 session.disable_user(username)
                 password, done = "", f"Disabled {username}: they can no longer unlock the vault."
         except VaultError as exc:
-            app.call_from_thread(app.notify, str(exc), severity="error")
+            self.post_message(Done(str(exc), ok=False))
             return
-        if password:
-            app.call_from_thread(self.give_password, app, username, password, done)
+        if not password:
+            self.post_message(Done(done))
+        elif not self.post_message(OneTimePassword(username, password, done)):
+            app.post_message(Done(not_shown(done), ok=False))  # this screen is gone: the app says so
+
+    @on(Done)
+    def acted(self, event: Done) -> None:
+        if event.ok:
+            self.load(event.sentence)
         else:
-            app.call_from_thread(self.load, done)
+            self.app.notify(event.sentence, severity="error")
 
-    def give_password(self, app: VaultApp, username: str, password: str, done: str) -> None:
+    @on(OneTimePassword)
+    def give_password(self, event: OneTimePassword) -> None:
         """Show a one-time password once: now if this screen is in front, else when it is again
-        (after "hide now", say); never if the vault locked meanwhile, which the admin is told."""
-        if self not in app.screen_stack:  # (popped at once by a lock; detached only later)
-            app.notify(f"{done} This screen closed (a lock, or another workspace) before their one-time "
-                       "password was shown: reset their password (x) to give them one.", severity="warning",
-                       timeout=30)
+        (after "hide now", or back from another workspace); never if the vault locked meanwhile,
+        which the admin is told."""
+        if self.session.locked:  # this screen is gone, or about to be
+            self.app.notify(not_shown(event.done), severity="warning", timeout=30)
             return
-        self.waiting_password = OneTimePasswordScreen(username, password)
-        if app.screen is self:
-            self.on_screen_resume()
-        self.load(done)
-
-    def on_screen_resume(self) -> None:
-        if self.waiting_password is not None:
-            dialog, self.waiting_password = self.waiting_password, None
-            self.app.push_screen(dialog)
+        dialog = OneTimePasswordScreen(event.username, event.password)
+        self.in_front(lambda: self.app.push_screen(dialog))
+        self.load(event.done)
 
 
 class AddUserScreen(Dialog[tuple[str, list[str]] | None]):
