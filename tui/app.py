@@ -1,11 +1,15 @@
 """The terminal UI: one factory, :func:`make_app`, used by the CLI and by the tests.
 
 The app holds the vault and, once unlocked, the session, which it hands to each screen it makes;
-screens call the core through it and never open the database themselves. Privacy is the app's
-job, not each screen's:
+screens call the core through it and never open the database themselves. Each workspace of the
+user's (the team's cases, the records list, an admin's users, the audit log) is a Textual mode,
+added at unlock, with a screen stack of its own: F4 moves between them and each keeps its place.
+The login is a mode too, the one the app starts in: its login screen over a blank one. Privacy is
+the app's job, not each screen's:
 
-- lock (a key, or idle for ``idle_lock_s``): the session is locked (content keys dropped),
-  every screen holding record text is removed, and the login screen asks again;
+- lock (a key, or idle for ``idle_lock_s``): what is being written is kept as a draft, the session
+  is locked (content keys dropped), every workspace and every screen in it is removed, and the
+  login screen asks again; SIGTERM and SIGHUP keep the drafts and lock too, then end the UI;
 - hide (a key): a blank screen at once, until a key is pressed;
 - no screenshot command, no traceback with locals on a crash (one sentence instead);
 - refuse to start when Textual's debugging or screenshot environment variables are set.
@@ -19,7 +23,8 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import App, SystemCommand
@@ -72,13 +77,17 @@ HIGH_CONTRAST = Theme(
 )
 STANDARD_THEME = "textual-dark"
 
+LOGIN = "login"  # the mode the app starts in, and the one a lock leaves
 Workspace = type[OfficerScreen | RecordsScreen | UsersScreen | AuditScreen]
+WORKSPACE_MODES: dict[Workspace, str] = {OfficerScreen: "cases", RecordsScreen: "records", UsersScreen: "users",
+                                         AuditScreen: "audit"}
 
 
 class VaultApp(App[None]):
     """incident-vault's terminal UI."""
 
     TITLE = "incident-vault"
+    DEFAULT_MODE: ClassVar[str] = LOGIN
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
     ALLOW_SELECT = False  # no selecting record text to copy it
@@ -103,6 +112,8 @@ class VaultApp(App[None]):
         self.last_activity = clock()
         self.key_gate = KeyGate(self, super().on_event)
         self.caught_signals: list[int] = []
+        self.workspace_modes: list[str] = []  # this user's workspaces, home first; none while locked
+        self.add_mode(LOGIN, partial(Screen[None], id="login-backdrop"))
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name if high_contrast else STANDARD_THEME
 
@@ -186,8 +197,8 @@ class VaultApp(App[None]):
             self.action_lock(reason="Locked after being left idle.")
 
     def action_lock(self, reason: str = "Locked.") -> None:
-        """Lock the session, drop every screen that may hold record text, ask again. The screens go
-        even if the lock could not be recorded."""
+        """Keep what is being written as drafts, lock the session, remove every workspace and
+        every screen in it, and ask again. The screens go even if the lock could not be recorded."""
         session, self.session = self.session, None
         username = session.username if session is not None else ""
         try:
@@ -195,9 +206,18 @@ class VaultApp(App[None]):
                 reason = " ".join((reason, *self.keep_unfinished_records()))
                 session.lock()
         finally:
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
-            self.push_screen(self.login_screen(username, reason))
+            self.close_workspaces(username, reason)
+
+    def close_workspaces(self, username: str, status: str) -> None:
+        """Back to a new login screen in the login mode; every workspace mode removed with every
+        screen in it (a record open, a case, a form, a dialog)."""
+        self.switch_mode(LOGIN)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(self.login_screen(username, status))
+        modes, self.workspace_modes = self.workspace_modes, []
+        for mode in modes:
+            self.remove_mode(mode)
 
     def action_high_contrast(self) -> None:
         self.theme = STANDARD_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
@@ -206,10 +226,19 @@ class VaultApp(App[None]):
         if not isinstance(self.screen, ContactsScreen):
             self.push_screen(ContactsScreen(self.session))
 
+    def every_screen(self) -> list[Screen[Any]]:
+        """The screens of every mode's stack: the login's and each workspace's, in front or not."""
+        screens: list[Screen[Any]] = []
+        for mode in (LOGIN, *self.workspace_modes):
+            with contextlib.suppress(KeyError):  # a workspace not visited yet has no screens
+                screens += self.get_screen_stack(mode)
+        return screens
+
     def keep_unfinished_records(self) -> list[str]:
         """Before the screens holding a record being written are dropped, save it as a draft, so
-        that locking (by a key or when left idle) loses nothing that can be saved."""
-        said = [screen.save_now() for screen in self.screen_stack if isinstance(screen, ComposeScreen)]
+        that locking (by a key, when left idle, by a signal) loses nothing that can be saved,
+        whichever workspace it was being written in."""
+        said = [screen.save_now() for screen in self.every_screen() if isinstance(screen, ComposeScreen)]
         return [s for s in said if s]
 
     async def action_quit(self) -> None:
@@ -231,17 +260,30 @@ class VaultApp(App[None]):
             return
         self.session = event.session
         self.last_activity = self.idle_clock()
-        while len(self.screen_stack) > 1:
+        while len(self.screen_stack) > 1:  # the login mode: its blank screen, alone
             self.pop_screen()
         if event.session.must_change_password:
             self.push_screen(ChangePasswordScreen(event.session, event.one_time))
         else:
-            self.push_screen(self.home_screen(event.session))
+            self.open_workspaces()
 
     @on(PasswordChanged)
     def password_changed(self) -> None:
         if self.session is not None and not self.session.locked:
-            self.switch_screen(self.home_screen(self.session))
+            self.open_workspaces()
+
+    def open_workspaces(self) -> None:
+        """Add a mode for each of this user's workspaces, each made with the session, and show
+        the first (their home). The login mode keeps its blank screen alone meanwhile."""
+        if self.session is None:
+            return
+        while len(self.screen_stack) > 1:  # the password change, done
+            self.pop_screen()
+        for workspace in self.workspaces():
+            mode = WORKSPACE_MODES[workspace]
+            self.add_mode(mode, partial(workspace, self.session))
+            self.workspace_modes.append(mode)
+        self.switch_mode(self.workspace_modes[0])
 
     def workspaces(self) -> list[Workspace]:
         """The home screens this user's roles open, the first the one they land on: the team's
@@ -262,20 +304,16 @@ class VaultApp(App[None]):
             homes.append(RecordsScreen)  # an admin reads what was shared with them
         return homes or [RecordsScreen]
 
-    def home_screen(self, session: Session) -> Screen[None]:
-        return self.workspaces()[0](session)
-
     def action_workspace(self) -> None:
-        """Switch to this user's next workspace (e.g. an officer: cases, then records)."""
-        homes = self.workspaces()
-        if len(homes) < 2 or self.session is None or len(self.screen_stack) < 2:
+        """Switch to this user's next workspace (e.g. an officer: cases, then records), as it was
+        left: a record or a form open there is open still. A hidden screen stays hidden."""
+        modes = self.workspace_modes
+        if isinstance(self.screen, HiddenScreen):
+            return
+        if len(modes) < 2 or self.current_mode not in modes:
             self.notify("You have one workspace.")
             return
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        current = type(self.screen_stack[1])
-        following = homes[(homes.index(current) + 1) % len(homes)] if current in homes else homes[0]
-        self.switch_screen(following(self.session))
+        self.switch_mode(modes[(modes.index(self.current_mode) + 1) % len(modes)])
 
     @on(Done)
     def said_for_a_closed_screen(self, event: Done) -> None:

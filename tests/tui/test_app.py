@@ -4,8 +4,10 @@ password change, the records list, lock, auto-lock and hide, and what is switche
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
+from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Static
 
 from tests.conftest import ADMIN, Built, FakeClock
@@ -31,6 +33,12 @@ def sam(built: Built) -> str:
 
 def _status(app: VaultApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
+
+
+def every_screen(app: VaultApp) -> list[Screen[Any]]:
+    """Every screen Textual holds, in every mode's stack (the login's and each workspace's): read
+    from Textual's own table of stacks, not from the app's list of its workspaces."""
+    return [screen for stack in app._screen_stacks.values() for screen in stack]
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +120,8 @@ async def test_a_one_time_password_leads_to_choosing_a_new_one(built: Built) -> 
         app.screen.query_one("#again", Input).value = "bob's own long password"
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, RecordsScreen)
+        assert isinstance(app.screen, RecordsScreen) and app.current_mode == "records"
+        assert not any(isinstance(s, ChangePasswordScreen | LoginScreen) for s in every_screen(app))
     built.vault.unlock("bob", "bob's own long password").lock()
 
 
@@ -125,7 +134,9 @@ async def test_lock_drops_the_session_and_every_screen(built: Built) -> None:
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert session.locked and app.session is None
-        assert isinstance(app.screen, LoginScreen) and len(app.screen_stack) == 2  # default + login
+        assert isinstance(app.screen, LoginScreen) and len(app.screen_stack) == 2  # blank + login
+        assert list(app._screen_stacks) == ["login"] and every_screen(app) == app.screen_stack
+        assert app.workspace_modes == []
         assert app.screen.query_one("#username", Input).value == ADMIN
 
 
@@ -242,7 +253,7 @@ async def test_opening_a_record_shows_it_and_records_the_view(built: Built, sam:
         await app.workers.wait_for_complete()
         await pilot.press("ctrl+l")
         await pilot.pause()
-        assert not any(isinstance(s, RecordScreen) for s in app.screen_stack)
+        assert not any(isinstance(s, RecordScreen) for s in every_screen(app))
         assert "qzcanary" not in app.export_screenshot()
     with built.unlock(sam) as session:
         viewed = [e for e in session.record_history(reference) if e.action == "record.viewed"]

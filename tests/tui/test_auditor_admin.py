@@ -13,7 +13,7 @@ from textual.widgets import Button, DataTable, Input, ProgressBar, SelectionList
 from textual.worker import WorkerFailed
 
 from tests.conftest import ADMIN, Built
-from tests.tui.test_app import _login, released, settle
+from tests.tui.test_app import _login, every_screen, released, settle
 from tui.app import make_app
 from tui.screens.audit import AuditScreen, CheckpointScreen, ExportScreen, LogFiltersScreen, VerifyScreen
 from tui.screens.cases import OfficerScreen
@@ -382,7 +382,7 @@ async def test_a_one_time_password_waits_behind_hide_now_and_is_never_lost_silen
         message = said[0]
         assert message.startswith("Added kim.") and "reset their password" in message
         assert shown[0] not in message and shown[0] not in app.export_screenshot()
-        assert not any(isinstance(s, OneTimePasswordScreen) for s in app.screen_stack)
+        assert not any(isinstance(s, OneTimePasswordScreen | UsersScreen) for s in every_screen(app))
 
 
 async def test_an_auditor_lists_users_but_cannot_change_them(office: Built) -> None:

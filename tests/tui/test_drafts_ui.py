@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Select
 
 from tests.conftest import ADMIN, Built
-from tests.tui.test_app import _login, _status, released, settle
+from tests.tui.test_app import _login, _status, every_screen, released, settle
 from tui.app import make_app
 from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, WhoNeedsToKnowScreen
 from tui.screens.login import LoginScreen
@@ -185,8 +185,11 @@ async def test_many_records_written_leave_one_records_list_on_the_stack(built: B
             await pilot.click("#done")
             await settle(pilot)
             assert isinstance(app.screen, RecordsScreen)
-        assert sum(isinstance(s, RecordsScreen) for s in app.screen_stack) == 1
-        assert len(app.screen_stack) == 2  # the default screen and the list
+        screens = every_screen(app)  # in every mode's stack, not only the workspace in front
+        assert sum(isinstance(s, RecordsScreen) for s in screens) == 1
+        assert app.screen_stack == [app.screen]  # the records workspace: the list alone
+        assert len(screens) == 2  # and the login mode's blank screen
+        assert not any(isinstance(s, ComposeScreen | ConfirmSubmitScreen | WhoNeedsToKnowScreen) for s in screens)
         assert app.screen.query_one("#records", DataTable).row_count == 3
 
 

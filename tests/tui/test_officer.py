@@ -8,10 +8,15 @@ import pytest
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from tests.conftest import Built, FakeClock
-from tests.tui.test_app import _login, released, settle
+from tests.tui.test_app import _login, every_screen, released, settle
 from tui.app import make_app
 from tui.screens.cases import CaseScreen, CloseScreen, DecideScreen, DestroyScreen, OfficerScreen, PromptScreen
+from tui.screens.compose import ComposeScreen
+from tui.screens.hidden import HiddenScreen
+from tui.screens.login import LoginScreen
+from tui.screens.record import RecordScreen
 from tui.screens.records import RecordsScreen
+from tui.widgets.plain import TextArea as PlainTextArea
 
 DAY = 86_400.0
 
@@ -159,3 +164,95 @@ async def test_an_officer_switches_between_cases_and_records(team: Built) -> Non
         await pilot.press("f4")
         await settle(pilot)
         assert isinstance(app.screen, OfficerScreen)
+
+
+async def test_each_workspace_keeps_its_place_and_a_lock_leaves_nothing_of_any(team: Built) -> None:
+    team.add("ola", "safeguarding_officer", "admin")  # four workspaces: cases, records, users, audit
+    with team.unlock("sam") as sam:
+        for words in ("qzcanary-one He hits me.", "qzcanary-two She was hurt."):
+            sam.refer_record(sam.create_record({"own_words": words, "observations": "Quiet."}))
+    app = make_app(team.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, "ola", team.passwords["ola"])
+        await settle(pilot)
+        session = app.session
+        assert session is not None and app.workspace_modes == ["cases", "records", "users", "audit"]
+
+        async def f4(times: int = 1) -> None:
+            for _ in range(times):
+                await pilot.press("f4")
+                await settle(pilot)
+
+        # The cases workspace: a case opened from a referral.
+        await pilot.press("o")
+        await settle(pilot)
+        case_screen = app.screen
+        assert isinstance(case_screen, CaseScreen) and app.current_mode == "cases"
+        assert "qzcanary-" in _text(app, "#case-text")
+        # The records workspace: a record opened.
+        await f4()
+        assert isinstance(app.screen, RecordsScreen) and app.current_mode == "records"
+        await pilot.press("enter")
+        await settle(pilot)
+        record_screen = app.screen
+        assert isinstance(record_screen, RecordScreen) and "qzcanary-" in _text(app, "#record-text")
+        # Round the four workspaces, each as it was left.
+        await f4(3)
+        assert app.screen is case_screen and app.current_mode == "cases"
+        await f4()
+        assert app.screen is record_screen and "qzcanary-" in _text(app, "#record-text")
+        # Hidden stays hidden: F4 shows no other workspace.
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("f4")
+        await pilot.pause()
+        assert isinstance(app.screen, HiddenScreen) and app.current_mode == "records"
+        assert "qzcanary" not in app.export_screenshot()
+        await pilot.press("enter")
+        await pilot.pause()
+        # A record being written in the records workspace, left there ...
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("n")
+        await settle(pilot)
+        compose_screen = app.screen
+        assert isinstance(compose_screen, ComposeScreen)
+        compose_screen.query_one("#own_words", PlainTextArea).load_text("qzcanary-draft She was crying.")
+        # ... for a record opened in the cases workspace, left there for the users workspace.
+        await f4(3)
+        assert app.screen is case_screen
+        await pilot.press("escape")
+        await settle(pilot)
+        referrals = app.screen.query_one("#referrals", DataTable)
+        assert referrals.row_count >= 1
+        referrals.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        open_in_cases = app.screen
+        assert isinstance(open_in_cases, RecordScreen) and "qzcanary-" in _text(app, "#record-text")
+        await f4(2)
+        assert app.current_mode == "users"
+        held = [s for s in every_screen(app) if isinstance(s, CaseScreen | RecordScreen | ComposeScreen)]
+        assert held == [open_in_cases, compose_screen]  # in the two workspaces behind this one
+        # Lock: the form is kept as a draft first, then every workspace goes, with every screen in
+        # it, in front or not.
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert session.locked and app.session is None
+        assert app.current_mode == "login" and isinstance(app.screen, LoginScreen)
+        assert list(app._screen_stacks) == ["login"] and app.workspace_modes == []
+        left = every_screen(app)
+        assert len(left) == 2 and left[-1] is app.screen  # the blank screen and the login screen
+        assert not any(isinstance(s, CaseScreen | RecordScreen | ComposeScreen) for s in left)
+        for screen in (case_screen, record_screen, compose_screen, open_in_cases):
+            assert not screen.is_attached  # removed from the app, not merely from a stack
+        assert "kept as draft IV-" in _text(app, "#login-status")
+        assert "qzcanary" not in app.export_screenshot()
+        await pilot.press("f4")  # locked: no workspace to go to
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+    with team.unlock("ola") as ola:
+        [draft] = ola.list_records(status="draft")
+        assert ola.open_draft(draft.reference)["own_words"] == "qzcanary-draft She was crying."
