@@ -383,6 +383,41 @@ async def test_a_one_time_password_waits_behind_hide_now_and_is_never_lost_silen
         assert message.startswith("Added kim.") and "reset their password" in message
         assert shown[0] not in message and shown[0] not in app.export_screenshot()
         assert not any(isinstance(s, OneTimePasswordScreen | UsersScreen) for s in every_screen(app))
+        # Another workspace chosen while a user is added: the password waits in the users workspace,
+        # shown on coming back; or, if the vault locks first, the admin is told without it.
+        shown.clear()
+
+        def add_then_switch(self: Session, username: str, roles: list[str]) -> str:
+            password = add_user(self, username, roles)
+            shown.append(password)
+            app.call_from_thread(app.action_workspace)  # f4 pressed while the user was being added
+            return password
+
+        monkeypatch.setattr(Session, "add_user", add_then_switch)
+        await _login(pilot, ADMIN, office.passwords[ADMIN])
+        await settle(pilot)
+        for username in ("lee", "max"):
+            assert isinstance(app.screen, UsersScreen)
+            await pilot.press("a")
+            await pilot.pause()
+            app.screen.query_one("#new-username", Input).value = username
+            app.screen.query_one("#new-roles", SelectionList).select("staff")
+            await pilot.click("#confirm-add")
+            await settle(pilot)
+            assert isinstance(app.screen, AuditScreen)  # the password is not drawn over this one
+            assert not any(isinstance(s, OneTimePasswordScreen) for s in every_screen(app))
+            if username == "lee":
+                await pilot.press("f4", "f4")  # records, then back to users
+                await settle(pilot)
+                assert isinstance(app.screen, OneTimePasswordScreen)
+                assert str(app.screen.query_one("#one-time-password", Static).render()) == shown[0]
+                await pilot.click("#done")
+                await settle(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        message = [n.message for n in app._notifications][-1]
+        assert message.startswith("Added max.") and "reset their password" in message
+        assert shown[1] not in message and shown[1] not in app.export_screenshot()
 
 
 async def test_an_auditor_lists_users_but_cannot_change_them(office: Built) -> None:

@@ -47,6 +47,7 @@ class UsersScreen(VaultScreen):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+        self.unshown: list[str] = []  # what was done for each one-time password waiting to be shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -169,8 +170,20 @@ class UsersScreen(VaultScreen):
             self.app.notify(not_shown(event.done), severity="warning", timeout=30)
             return
         dialog = OneTimePasswordScreen(event.username, event.password)
-        self.in_front(lambda: self.app.push_screen(dialog))
+        self.unshown.append(event.done)
+
+        def show() -> None:
+            self.unshown.remove(event.done)
+            self.app.push_screen(dialog)
+
+        self.in_front(show)
         self.load(event.done)
+
+    def on_unmount(self) -> None:
+        """Removed (by a lock) while a one-time password waited to be shown (behind "hide now", or
+        in a workspace left for another): the admin is told, without it."""
+        for done in self.unshown:
+            self.app.notify(not_shown(done), severity="warning", timeout=30)
 
 
 class AddUserScreen(Dialog[tuple[str, list[str]] | None]):
