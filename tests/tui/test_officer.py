@@ -256,3 +256,44 @@ async def test_each_workspace_keeps_its_place_and_a_lock_leaves_nothing_of_any(t
     with team.unlock("ola") as ola:
         [draft] = ola.list_records(status="draft")
         assert ola.open_draft(draft.reference)["own_words"] == "qzcanary-draft She was crying."
+
+
+async def test_a_dialog_that_finishes_in_a_workspace_left_closes_there(
+        team: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.screens.record import AddendumScreen
+    from vault.session import Session
+
+    with team.unlock("sofia") as sofia:
+        sofia.create_record({"own_words": "qzcanary He hits me.", "observations": "Quiet."})
+    add_addendum = Session.add_addendum
+    app = make_app(team.vault)
+
+    def add_then_switch(self: Session, ref: str | int, text: str) -> int:
+        added = add_addendum(self, ref, text)
+        app.call_from_thread(app.action_workspace)  # f4 pressed while the addendum was being added
+        return added
+
+    monkeypatch.setattr(Session, "add_addendum", add_then_switch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login(pilot, "sofia", team.passwords["sofia"])
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        record_screen = app.screen
+        assert isinstance(record_screen, RecordScreen)
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, AddendumScreen)
+        dialog.query_one("#addendum-text", PlainTextArea).load_text("Later: she said it happened twice.")
+        await pilot.click("#add")
+        await settle(pilot)
+        # The cases workspace in front is left as it is; the dialog waits in its own.
+        assert isinstance(app.screen, OfficerScreen) and app.current_mode == "cases"
+        assert app.get_screen_stack("records")[-1] is dialog
+        await pilot.press("f4")
+        await settle(pilot)
+        assert app.screen is record_screen and "Later: she said it happened twice." in _text(app, "#record-text")
+        assert [n.message for n in app._notifications][-1] == "Addendum added."
