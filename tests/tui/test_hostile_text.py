@@ -522,7 +522,7 @@ async def test_the_record_dialogs_take_any_text(vault: Vault, hostile: Hostile) 
     typed_disclosures = [(*halves(ONE_LINE), "\n".join(SHORT)), (*reversed(halves(ONE_LINE)), WORD)]
     async with app.run_test(size=(140, 50), notifications=True) as pilot:
         await login(pilot, STAFF, hostile)
-        app.push_screen(RecordScreen(hostile.plain))
+        app.push_screen(RecordScreen(app.session, hostile.plain))
         await settle(pilot)
         for typed in typed_addenda:
             where = f"the addendum dialog with {label(typed)}"

@@ -103,11 +103,15 @@ class ActingDialog(InFront[str | None], Dialog[str | None]):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+        self.acting = False  # a second press while the work runs must not do it twice
 
     def act(self, job: Callable[[Session], str], doing: str = "Saving…") -> None:
         """Run ``job(session)`` in a worker; close with the sentence it returns, or say why not.
         The worker is the app's, so that a failure it did not expect is reported even once the
-        dialog is gone."""
+        dialog is gone. A press while it runs is ignored."""
+        if self.acting:
+            return
+        self.acting = True
         self.query_one(self.STATUS, Static).update(doing)
         self.app.run_worker(partial(self._run, job), thread=True, exit_on_error=False, description="Saving")
 
@@ -116,11 +120,16 @@ class ActingDialog(InFront[str | None], Dialog[str | None]):
             said = job(unlocked(self.session))
         except VaultError as exc:
             self.post_message(Refused(str(exc)))
+        except BaseException:
+            self.post_message(Refused("That did not work: an internal error. Nothing was changed that was "
+                                      "not already saved."))
+            raise
         else:
             self.post_message(Done(said))
 
     @on(Refused)
     def refused(self, event: Refused) -> None:
+        self.acting = False
         self.query_one(self.STATUS, Static).update(event.sentence)
 
     @on(Done)

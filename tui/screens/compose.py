@@ -143,6 +143,7 @@ class ComposeScreen(VaultScreen):
         self.immediate = immediate
         self.reference = reference  # once saved as a draft (or the draft reopened)
         self.loaded = reference is None  # a reopened draft is editable once its text is in
+        self.kept_as_stored: dict[str, str] = {}  # fields of a draft the editor would alter
         self.saved_form: dict[str, Any] | None = None  # what the vault holds, to autosave changes only
         self.saving = threading.Lock()  # one writer of this draft at a time (worker, lock, signal)
 
@@ -198,7 +199,14 @@ class ComposeScreen(VaultScreen):
     def fill(self, event: DraftOpened) -> None:
         form = event.form
         for field, _ in LONG_FIELDS:
-            self.query_one(f"#{field}", TextArea).load_text(str(form.get(field) or ""))
+            area, stored = self.query_one(f"#{field}", TextArea), str(form.get(field) or "")
+            area.load_text(stored)
+            if area.text != stored:
+                # Textual's editor would store a CR, VT, FF, NEL or a line separator of the draft as
+                # a plain line break: the field is kept exactly as stored, and shown read-only.
+                self.kept_as_stored[field] = stored
+                area.read_only = True
+                area.border_subtitle = "kept as stored: it holds characters the editor would change"
         for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
             self.query_one(f"#{field}", Input).value = str(form.get(field) or "")
         for field in ("confidentiality_explained", "protected"):
@@ -243,7 +251,8 @@ class ComposeScreen(VaultScreen):
 
     def data(self) -> dict[str, Any]:
         """The form exactly as it stands: a draft may hold anything, so nothing is trimmed."""
-        data: dict[str, Any] = {field: self.query_one(f"#{field}", TextArea).text for field, _ in LONG_FIELDS}
+        data: dict[str, Any] = {field: self.kept_as_stored.get(field, self.query_one(f"#{field}", TextArea).text)
+                                for field, _ in LONG_FIELDS}
         for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
             data[field] = self.query_one(f"#{field}", Input).value
         for field in ("confidentiality_explained", "protected"):
