@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
-from tests.security._util import Template
+from tests.conftest import ADMIN, Built, CliResult
+from tests.security._util import Template, built_from, people_template
 from vault import record_schema
-from vault.session import Session, Vault, open_vault
+from vault.session import Session
 
 Run = Callable[..., CliResult]
 PEOPLE = (("bob", "staff"), ("dave", "staff"), ("erin", "staff"), ("sam", "safeguarding_officer"),
@@ -35,20 +35,13 @@ def canary(label: str) -> str:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    directory = tmp_path_factory.mktemp("record-cli") / "vault"
-    vault, code = Vault.init(directory, ADMIN, ADMIN_PW, argon2=CHEAP, clock=FakeClock())
-    built = Built(vault, code, {ADMIN: ADMIN_PW})
-    for name, role in PEOPLE:
-        built.add(name, role)
-    return Template(directory, code, dict(built.passwords))
+    return people_template(tmp_path_factory.mktemp("record-cli") / "vault", PEOPLE)
 
 
 @pytest.fixture
 def v(template: Template, tmp_path: Path) -> Built:
     """The vault the ``cli`` fixture's INCIDENT_VAULT_DIR names."""
-    directory = template.copy_to(tmp_path / "cli-vault")
-    return Built(open_vault(directory, argon2=CHEAP, clock=FakeClock()), template.recovery_code,
-                 dict(template.passwords))
+    return built_from(template, tmp_path / "cli-vault")
 
 
 def as_user(cli: Run, v: Built, user: str, *args: str, stdin: str = "") -> CliResult:

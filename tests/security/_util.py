@@ -129,6 +129,25 @@ class Template:
         return [*self.passwords.values(), self.recovery_code, *self.key_texts]
 
 
+def people_template(directory: Path, people: Iterable[tuple[str, str]], *, disabled: Iterable[str] = ()) -> Template:
+    """A closed vault with alice (admin) and ``people`` (name, role), each with a permanent
+    password; ``disabled`` of them disabled afterwards."""
+    vault, code = Vault.init(directory, ADMIN, ADMIN_PW, argon2=CHEAP, clock=FakeClock())
+    built = Built(vault, code, {ADMIN: ADMIN_PW})
+    for name, role in people:
+        built.add(name, role)
+    with built.unlock() as admin:
+        for name in disabled:
+            admin.disable_user(name)
+    return Template(directory, code, dict(built.passwords))
+
+
+def built_from(template: Template, directory: Path, clock: FakeClock | None = None) -> Built:
+    """A copy of ``template`` at ``directory``, opened as a :class:`Built` vault."""
+    template.copy_to(directory)
+    return Built(template.vault(directory, clock), template.recovery_code, dict(template.passwords))
+
+
 def build_template(directory: Path, *, notes: int = 0, pad: int = 0) -> Template:
     """A vault with alice (admin), bob (staff) and carol (auditor), and ``notes``
     extra test events (each with ``pad`` bytes of filler) alternating alice/bob."""

@@ -23,13 +23,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
-from tests.security._util import Template, all_bytes, assert_one_sentence, hits
+from tests.conftest import ADMIN, CHEAP, Built, CliResult, FakeClock
+from tests.security._util import Template, all_bytes, assert_one_sentence, built_from, hits, people_template
 from vault import crypto, dates, record_schema
 from vault.errors import AccessDenied, InvalidInput, InvalidRecord
 from vault.record_schema import Problem, check_draft, normalise, problems
 from vault.record_text import render_text
-from vault.session import Session, Vault, open_vault
+from vault.session import Session, open_vault
 
 PEOPLE = (("bob", "staff"), ("dave", "staff"), ("sam", "safeguarding_officer"), ("carol", "auditor"))
 LIMIT = record_schema.MAX_FIELD_CHARS
@@ -59,18 +59,12 @@ def complete(**fields: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    directory = tmp_path_factory.mktemp("drafts-template") / "vault"
-    vault, code = Vault.init(directory, ADMIN, ADMIN_PW, argon2=CHEAP, clock=FakeClock())
-    built = Built(vault, code, {ADMIN: ADMIN_PW})
-    for name, role in PEOPLE:
-        built.add(name, role)
-    return Template(directory, code, dict(built.passwords))
+    return people_template(tmp_path_factory.mktemp("drafts-template") / "vault", PEOPLE)
 
 
 @pytest.fixture
 def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
-    directory = template.copy_to(tmp_path / "vault")
-    return Built(open_vault(directory, argon2=CHEAP, clock=clock), template.recovery_code, dict(template.passwords))
+    return built_from(template, tmp_path / "vault", clock)
 
 
 @contextmanager

@@ -25,8 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, FakeClock
-from tests.security._util import Template, assert_one_sentence
+from tests.conftest import ADMIN, Built, FakeClock
+from tests.security._util import Template, assert_one_sentence, built_from, people_template
 from vault import crypto, record_schema
 from vault.errors import (
     AccessDenied,
@@ -36,7 +36,7 @@ from vault.errors import (
     WrongPassword,
 )
 from vault.records import RecordSummary
-from vault.session import Session, Vault, open_vault
+from vault.session import Session
 
 # alice (admin) comes with the vault; zed is disabled once added.
 PEOPLE = (
@@ -64,20 +64,12 @@ def record(**fields_: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    directory = tmp_path_factory.mktemp("records-template") / "vault"
-    vault, code = Vault.init(directory, ADMIN, ADMIN_PW, argon2=CHEAP, clock=FakeClock())
-    built = Built(vault, code, {ADMIN: ADMIN_PW})
-    for name, role in PEOPLE:
-        built.add(name, role)
-    with built.unlock() as admin:
-        admin.disable_user("zed")
-    return Template(directory, code, dict(built.passwords))
+    return people_template(tmp_path_factory.mktemp("records-template") / "vault", PEOPLE, disabled=('zed',))
 
 
 @pytest.fixture
 def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
-    directory = template.copy_to(tmp_path / "vault")
-    return Built(open_vault(directory, argon2=CHEAP, clock=clock), template.recovery_code, dict(template.passwords))
+    return built_from(template, tmp_path / "vault", clock)
 
 
 @contextmanager
