@@ -223,10 +223,11 @@ async def test_a_refused_addendum_keeps_its_text_in_the_dialog(built: Built, sam
         assert addendum.body["text"] == "  Later: she said it happened twice.  "  # exactly as written
 
 
-async def test_a_draft_field_the_editor_would_alter_is_kept_exactly_and_read_only(built: Built, sam: str) -> None:
+async def test_a_draft_field_the_editor_would_alter_or_hide_is_kept_exactly_and_read_only(built: Built, sam: str) -> None:
     odd = "first\rsecond\x0bthird\u2028fourth"  # line breaks Textual's editor would make LF
     with built.unlock(sam) as session:
-        reference = session.save_draft(None, {"own_words": odd, "observations": "seen"})
+        reference = session.save_draft(None, {"own_words": odd, "observations": "seen", "location": "ring\x07ring",
+                                              "subject": "\x1b[2J shown as a picture"})
     app = make_app(built.vault)
     async with app.run_test(size=(140, 50)) as pilot:
         await _login(pilot, sam, built.passwords[sam])
@@ -236,8 +237,10 @@ async def test_a_draft_field_the_editor_would_alter_is_kept_exactly_and_read_onl
         assert isinstance(screen, ComposeScreen) and screen.reference == reference
         assert screen.query_one("#own_words", TextArea).read_only
         assert not screen.query_one("#observations", TextArea).read_only
-        assert screen.data()["own_words"] == odd
+        assert screen.query_one("#location", Input).disabled  # a bell: drawn as nothing while editing
+        assert not screen.query_one("#subject", Input).disabled
+        assert screen.data()["own_words"] == odd and screen.data()["location"] == "ring\x07ring"
         await pilot.press("f5")
         await settle(pilot)
     [(_, form)] = _drafts(built, sam).items()
-    assert form["own_words"] == odd
+    assert form["own_words"] == odd and form["location"] == "ring\x07ring"

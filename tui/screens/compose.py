@@ -39,6 +39,8 @@ SHORT_FIELDS = (
 )
 LABELS = {**dict(LONG_FIELDS), **dict(SHORT_FIELDS), "consent_reason": "Why (if consent was refused or not sought)"}
 AUTOSAVE_S = 5.0  # at most this much typing is lost if the process is killed
+# Characters Textual's fields draw as nothing while editing (rich drops them from what it draws).
+UNSHOWN_WHILE_EDITING = frozenset("\x07\x08\x0b\x0c\r")
 
 
 def _label(field: str) -> str:
@@ -201,14 +203,13 @@ class ComposeScreen(VaultScreen):
         for field, _ in LONG_FIELDS:
             area, stored = self.query_one(f"#{field}", TextArea), str(form.get(field) or "")
             area.load_text(stored)
-            if area.text != stored:
-                # Textual's editor would store a CR, VT, FF, NEL or a line separator of the draft as
-                # a plain line break: the field is kept exactly as stored, and shown read-only.
-                self.kept_as_stored[field] = stored
-                area.read_only = True
-                area.border_subtitle = "kept as stored: it holds characters the editor would change"
+            if area.text != stored or UNSHOWN_WHILE_EDITING & set(stored):
+                self.keep_as_stored(area, stored)
         for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
-            self.query_one(f"#{field}", Input).value = str(form.get(field) or "")
+            box, stored = self.query_one(f"#{field}", Input), str(form.get(field) or "")
+            box.value = stored
+            if UNSHOWN_WHILE_EDITING & set(stored):
+                self.keep_as_stored(box, stored)
         for field in ("confidentiality_explained", "protected"):
             self.query_one(f"#{field}", Checkbox).value = bool(form.get(field))
         for field, choices in (("consent", record_schema.CONSENTS), ("category", record_schema.CATEGORIES),
@@ -218,6 +219,18 @@ class ComposeScreen(VaultScreen):
         self.saved_form, self.loaded = self.data(), True
         self.show_status(f"Draft {self.reference}: edit it, F5 saves, F6 submits.")
         self.query_one("#own_words", TextArea).focus()
+
+    def keep_as_stored(self, field: TextArea | Input, stored: str) -> None:
+        """A field of the draft that Textual's editor would change (it stores a CR, VT, FF, NEL
+        or line separator as a plain line break) or not show at all (it draws BEL, BS, VT, FF
+        and CR as nothing): kept exactly as stored and read-only, and it says so. Reading the
+        record shows every such character escaped."""
+        self.kept_as_stored[field.id or ""] = stored
+        if isinstance(field, TextArea):
+            field.read_only = True
+        else:
+            field.disabled = True
+        field.border_subtitle = "kept exactly as stored: it holds characters this editor cannot show"
 
     # --- live guidance and the date as understood ---------------------------------------------
 
@@ -254,7 +267,7 @@ class ComposeScreen(VaultScreen):
         data: dict[str, Any] = {field: self.kept_as_stored.get(field, self.query_one(f"#{field}", TextArea).text)
                                 for field, _ in LONG_FIELDS}
         for field in (*(f for f, _ in SHORT_FIELDS), "consent_reason"):
-            data[field] = self.query_one(f"#{field}", Input).value
+            data[field] = self.kept_as_stored.get(field, self.query_one(f"#{field}", Input).value)
         for field in ("confidentiality_explained", "protected"):
             data[field] = self.query_one(f"#{field}", Checkbox).value
         for field in ("consent", "category", "urgency"):
