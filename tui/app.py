@@ -112,6 +112,7 @@ class VaultApp(App[None]):
         self.last_activity = clock()
         self.key_gate = KeyGate(self, super().on_event)
         self.caught_signals: list[int] = []
+        self.held_notifications: list[tuple[str, str, Any, float | None]] = []
         self.workspace_modes: list[str] = []  # this user's workspaces, home first; none while locked
         self.add_mode(LOGIN, partial(Screen[None], id="login-backdrop"))
         self.register_theme(HIGH_CONTRAST)
@@ -151,6 +152,7 @@ class VaultApp(App[None]):
         if hung_up and self._driver is not None:
             self._driver.hung_up = True  # type: ignore[attr-defined]  # nothing more to write to
         session, self.session = self.session, None
+        self.clear_notifications()
         said = self.keep_unfinished_records() if session is not None else []
         if session is not None:
             session.lock()
@@ -171,9 +173,19 @@ class VaultApp(App[None]):
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """A notification shows its text exactly: never markup, escapes visible (the message may
-        repeat what someone typed, e.g. an unknown username)."""
+        repeat what someone typed, e.g. an unknown username). While the screen is hidden it
+        waits, to be shown when the screen comes back."""
+        if isinstance(self.screen, HiddenScreen):
+            self.held_notifications.append((message, title, severity, timeout))
+            return
         super().notify(visible(message), title=visible(title, one_line=True), severity=severity,
                        timeout=timeout, markup=False)
+
+    def show_held_notifications(self) -> None:
+        """The screen is shown again: what was said meanwhile (or showing when it was hidden)."""
+        held, self.held_notifications = self.held_notifications, []
+        for message, title, severity, timeout in held:
+            self.notify(message, title=title, severity=severity, timeout=timeout)
 
     def format_title(self, title: str, sub_title: str) -> Content:
         return super().format_title(visible(title, one_line=True), visible(sub_title, one_line=True))
@@ -210,7 +222,10 @@ class VaultApp(App[None]):
 
     def close_workspaces(self, username: str, status: str) -> None:
         """Back to a new login screen in the login mode; every workspace mode removed with every
-        screen in it (a record open, a case, a form, a dialog)."""
+        screen in it (a record open, a case, a form, a dialog), and no notification left over for
+        whoever unlocks next."""
+        self.clear_notifications()
+        self.held_notifications = []
         self.switch_mode(LOGIN)
         while len(self.screen_stack) > 1:
             self.pop_screen()
@@ -247,7 +262,11 @@ class VaultApp(App[None]):
         self.exit(message=" ".join(said) or None)
 
     def action_hide(self) -> None:
+        """A blank screen at once: the notifications showing go too (Textual draws them over any
+        screen), and wait with any new ones until the screen is shown again."""
         if not isinstance(self.screen, HiddenScreen):
+            self.held_notifications += [(n.message, n.title, n.severity, n.timeout) for n in self._notifications]
+            self.clear_notifications()
             self.push_screen(HiddenScreen())
 
     # --- after unlocking ---------------------------------------------------------------------

@@ -371,3 +371,28 @@ async def test_a_high_contrast_theme_one_key_away(built: Built, monkeypatch: pyt
     monkeypatch.setenv("INCIDENT_VAULT_HIGH_CONTRAST", "bright please")
     with pytest.raises(VaultError, match="must be 1"):
         high_contrast_from_env()
+
+
+async def test_hide_now_and_a_lock_take_the_notifications_off_the_screen(built: Built, sam: str) -> None:
+    app = make_app(built.vault)
+    async with app.run_test(notifications=True) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        app.notify("qzcanary a sentence about a record")
+        await pilot.pause()
+        assert "qzcanary" in app.export_screenshot()
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, HiddenScreen)
+        app.notify("qzcanary said while hidden")
+        await pilot.pause()
+        assert "qzcanary" not in app.export_screenshot()  # neither the old one nor the new
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == [  # nothing lost: shown again
+            "qzcanary a sentence about a record", "qzcanary said while hidden"]
+        assert "qzcanary" in app.export_screenshot()
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        assert "qzcanary" not in app.export_screenshot()  # nothing left for whoever comes next

@@ -223,7 +223,7 @@ async def test_a_refused_addendum_keeps_its_text_in_the_dialog(built: Built, sam
         assert addendum.body["text"] == "  Later: she said it happened twice.  "  # exactly as written
 
 
-async def test_a_draft_field_the_editor_would_alter_or_hide_is_kept_exactly_and_read_only(built: Built, sam: str) -> None:
+async def test_a_draft_field_the_editor_would_alter_or_hide_is_kept_as_stored(built: Built, sam: str) -> None:
     odd = "first\rsecond\x0bthird\u2028fourth"  # line breaks Textual's editor would make LF
     with built.unlock(sam) as session:
         reference = session.save_draft(None, {"own_words": odd, "observations": "seen", "location": "ring\x07ring",

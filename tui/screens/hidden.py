@@ -15,3 +15,8 @@ class HiddenScreen(Screen[None]):
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("")
+
+    def on_unmount(self) -> None:
+        show = getattr(self.app, "show_held_notifications", None)
+        if show is not None:
+            self.app.call_later(show)  # once this screen is no longer the one in front

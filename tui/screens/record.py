@@ -248,7 +248,7 @@ class DisclosureScreen(ActingDialog):
 
         def disclose(session: Session) -> str:
             session.disclose_record(self.record_id, **answer)
-            return f"Disclosure to {answer['to']} recorded."
+            return "External disclosure recorded."  # to whom is kept encrypted: not repeated on screen
 
         self.act(disclose)
 
