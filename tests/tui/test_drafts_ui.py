@@ -244,3 +244,45 @@ async def test_a_draft_field_the_editor_would_alter_or_hide_is_kept_as_stored(bu
         await settle(pilot)
     [(_, form)] = _drafts(built, sam).items()
     assert form["own_words"] == odd and form["location"] == "ring\x07ring"
+
+
+async def test_a_draft_that_cannot_be_opened_leaves_a_new_draft_to_write_in(built: Built, sam: str) -> None:
+    from tui.screens.compose import ComposeScreen as Compose
+
+    with built.unlock(sam) as session:
+        reference = session.save_draft(None, {"own_words": "words", "observations": "seen"})
+        session.submit_record(reference)  # submitted elsewhere meanwhile: no longer a draft
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        assert app.session is not None
+        loading = Compose(app.session, reference=reference)
+        loading.open_draft = lambda reference: None  # type: ignore[method-assign,assignment]  # still loading
+        await app.push_screen(loading)
+        assert loading.query_one("#form").disabled  # nothing is typed into a form still loading
+        app.pop_screen()
+        screen = Compose(app.session, reference=reference)
+        await app.push_screen(screen)
+        await settle(pilot)
+        assert "could not be opened" in _status(app, "#compose-status")
+        assert screen.reference is None and not screen.query_one("#form").disabled
+        _fill(screen, own_words="written after all")
+        await pilot.press("escape")
+        await settle(pilot)
+    drafts = _drafts(built, sam)
+    assert [form["own_words"] for form in drafts.values()] == ["written after all"]
+
+
+async def test_an_older_snapshot_never_overwrites_a_newer_one(built: Built, sam: str) -> None:
+    app = make_app(built.vault)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await _login(pilot, sam, built.passwords[sam])
+        screen = await _compose(pilot)
+        _fill(screen, own_words="older")
+        older = screen.snapshot()
+        _fill(screen, own_words="newer")
+        assert app.session is not None
+        screen.keep(app.session, screen.snapshot())  # e.g. escape, while an autosave waited to start
+        screen.keep(app.session, older, autosave=True)  # the waiting autosave: skipped
+    [(_, form)] = _drafts(built, sam).items()
+    assert form["own_words"] == "newer"

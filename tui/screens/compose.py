@@ -3,6 +3,7 @@ draft, submit (confirmed: it becomes permanent), then who needs to know."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import datetime
 from typing import Any
@@ -146,6 +147,10 @@ class ComposeScreen(VaultScreen):
         self.reference = reference  # once saved as a draft (or the draft reopened)
         self.loaded = reference is None  # a reopened draft is editable once its text is in
         self.kept_as_stored: dict[str, str] = {}  # fields of a draft the editor would alter
+        self.snapshots = itertools.count()
+        self.kept_snapshot = -1  # the newest snapshot the vault holds
+        self.submitting = False
+        self.submitted_as: str | None = None
         self.saved_form: dict[str, Any] | None = None  # what the vault holds, to autosave changes only
         self.saving = threading.Lock()  # one writer of this draft at a time (worker, lock, signal)
 
@@ -182,6 +187,7 @@ class ComposeScreen(VaultScreen):
         self.set_interval(AUTOSAVE_S, self.autosave, name="autosave")
         if self.reference is not None:
             self.show_status(f"Opening draft {self.reference}…")
+            self.query_one("#form").disabled = True  # nothing typed before its text is in
             self.open_draft(self.reference)
         else:
             self.query_one("#own_words", TextArea).focus()
@@ -217,6 +223,7 @@ class ComposeScreen(VaultScreen):
             if form.get(field) in choices:
                 self.query_one(f"#{field}", Select).value = form[field]
         self.saved_form, self.loaded = self.data(), True
+        self.query_one("#form").disabled = False
         self.show_status(f"Draft {self.reference}: edit it, F5 saves, F6 submits.")
         self.query_one("#own_words", TextArea).focus()
 
@@ -282,23 +289,38 @@ class ComposeScreen(VaultScreen):
 
     @on(Refused)
     def refused(self, event: Refused) -> None:
+        if not self.loaded:  # the draft could not be opened: what is written now is a new one
+            self.show_status(f"Draft {self.reference} could not be opened: {event.sentence} What you write "
+                             "here is kept as a new draft.")
+            self.reference, self.loaded = None, True
+            self.query_one("#form").disabled = False
+            self.query_one("#own_words", TextArea).focus()
+            return
         self.show_status(event.sentence)
 
-    def keep(self, session: Session, data: dict[str, Any], *, autosave: bool = False) -> str:
-        """Save ``data`` as this screen's draft (created the first time); its reference."""
+    def snapshot(self) -> tuple[int, dict[str, Any]]:
+        """The form as it stands, numbered: a save of an older snapshot never overwrites a newer."""
+        return next(self.snapshots), self.data()
+
+    def keep(self, session: Session, snapshot: tuple[int, dict[str, Any]], *, autosave: bool = False) -> str:
+        """Save the snapshot as this screen's draft (created the first time); its reference. An
+        older snapshot than the last one kept, or any once the record is submitted, is skipped."""
+        number, data = snapshot
         with self.saving:
+            if self.submitted_as is not None or number < self.kept_snapshot:
+                return str(self.submitted_as or self.reference)
             self.reference = session.save_draft(self.reference, data, autosave=autosave)
-            self.saved_form = data
+            self.saved_form, self.kept_snapshot = data, number
             return self.reference
 
     def action_save_draft(self) -> None:
         if self.loaded:
-            self.save(self.data())
+            self.save(self.snapshot())
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="Saving the draft")
-    def save(self, data: dict[str, Any], *, autosave: bool = False, quiet: bool = False) -> None:
+    def save(self, snapshot: tuple[int, dict[str, Any]], *, autosave: bool = False, quiet: bool = False) -> None:
         try:
-            reference = self.keep(unlocked(self.session), data, autosave=autosave)
+            reference = self.keep(unlocked(self.session), snapshot, autosave=autosave)
         except VaultError as exc:
             self.post_message(Refused(f"Not saved: {exc}"))
         else:
@@ -313,24 +335,26 @@ class ComposeScreen(VaultScreen):
 
     def autosave(self) -> None:
         """Every few seconds while the form changes, so that even a killed process loses little."""
-        if not self.loaded or self.session.locked:
+        if not self.loaded or self.session.locked or self.submitting:
             return
-        data = self.data()
+        number, data = self.snapshot()
         if data != self.saved_form and self.written(data):
-            self.save(data, autosave=True)
+            self.save((number, data), autosave=True)
 
     def save_now(self) -> str:
         """Keep what is written as a draft, at once (the app is about to lock or stop, or the
         writer leaves the form); one sentence saying so, or "" when nothing was written."""
         if not self.loaded:
             return ""
-        data = self.data()
+        if self.submitted_as is not None:
+            return f"Record {self.submitted_as} is submitted."
+        number, data = self.snapshot()
         if not self.written(data) and self.reference is None:
             return ""
         if data == self.saved_form and self.reference is not None:
             return f"The record you were writing is kept as draft {self.reference}."
         try:
-            reference = self.keep(unlocked(self.session), data)
+            reference = self.keep(unlocked(self.session), (number, data))
         except VaultError as exc:
             return f"The record you were writing could not be kept as a draft: {exc}"
         return f"The record you were writing is kept as draft {reference}."
@@ -345,7 +369,8 @@ class ComposeScreen(VaultScreen):
             return
 
         def answered(confirmed: bool | None) -> None:
-            if confirmed:
+            if confirmed and not self.submitting:
+                self.submitting = True  # no autosave from now on: it must not race the submit
                 self.submit(data)
 
         self.app.push_screen(ConfirmSubmitScreen(), answered)
@@ -366,21 +391,24 @@ class ComposeScreen(VaultScreen):
         first = self.query(f"#{found[0].field}")
         if first:
             first.first().focus()
-        self.save(self.data(), quiet=True)  # what was written is kept while it is mended
+        self.save(self.snapshot(), quiet=True)  # what was written is kept while it is mended
 
-    @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="Submitting the record")
+    # A group of its own: an autosave starting meanwhile must not cancel it (nor it an autosave).
+    @work(thread=True, exclusive=True, group="submit", exit_on_error=False, description="Submitting the record")
     def submit(self, data: dict[str, Any]) -> None:
         try:
             session = unlocked(self.session)
             with self.saving:
                 self.reference = reference = session.submit_draft(self.reference, data)
-                self.saved_form = data
+                self.saved_form, self.submitted_as = data, reference
         except InvalidRecord as exc:
             self.post_message(NotSubmitted(exc.problems))
         except VaultError as exc:
             self.post_message(Refused(f"Not submitted: {exc}"))
         else:
             self.post_message(Submitted(reference))
+        finally:
+            self.submitting = False
 
     @on(Submitted)
     def submitted(self, event: Submitted) -> None:
