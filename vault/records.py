@@ -300,8 +300,12 @@ def open_draft(session: Session, ref: str | int) -> dict[str, Any]:
             raise InvalidInput(f"Record {row.reference} is submitted; it can only be added to with an addendum.")
         if row.author_id != session.user_id:
             raise AccessDenied(f"Only the author of draft {row.reference} can open it for editing.")
+        _require_never_submitted(conn, row)
         key = content_key(session, row, grant)
         item = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        if item.signed:  # a draft's body is never signed; a submitted one always is
+            raise TamperDetected(f"Record {row.reference} is marked a draft, but its content is signed as submitted: "
+                                 "its status was altered, and it cannot be changed.")
         session.append(conn, [audit.Event("record.viewed", record_id=row.id, object=row.reference,
                                           properties={"reference": row.reference})])
     # Drafts older than check_draft hold a validated record, which has every key already.
@@ -311,7 +315,21 @@ def open_draft(session: Session, ref: str | int) -> dict[str, Any]:
 def _own_draft(session: Session, conn: Connection, ref: str | int) -> tuple[Any, Any]:
     row, grant = _readable(session, conn, ref)
     _require_own_draft(session, row)
+    _require_never_submitted(conn, row)
     return row, grant
+
+
+_SUBMITTED_EVENT = (select(table(AuditEvent).c.seq)
+                    .where(table(AuditEvent).c.record_id == bindparam("rid"),
+                           table(AuditEvent).c.action == "record.submitted").limit(1))
+
+
+def _require_never_submitted(conn: Connection, row: Any) -> None:
+    """The ``status`` column is not trusted to say a record is still a draft: the signed log
+    says whether it was submitted (deleting that event breaks the chain, which ``check`` names)."""
+    if conn.execute(_SUBMITTED_EVENT, {"rid": row.id}).first() is not None:
+        raise TamperDetected(f"Record {row.reference} is marked a draft, but the signed log says it was submitted: "
+                             "its status was altered, and it cannot be changed.")
 
 
 def _require_own_draft(session: Session, row: Any) -> None:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from tests.conftest import ADMIN, CHEAP, Built, CliResult, FakeClock
 from tests.security._util import Template, all_bytes, assert_one_sentence, built_from, hits, people_template
 from vault import crypto, dates, record_schema
-from vault.errors import AccessDenied, InvalidInput, InvalidRecord
+from vault.errors import AccessDenied, InvalidInput, InvalidRecord, TamperDetected
 from vault.record_schema import Problem, check_draft, normalise, problems
 from vault.record_text import render_text
 from vault.session import Session, open_vault
@@ -351,6 +351,34 @@ def test_a_submitted_record_is_never_opened_as_a_draft_or_saved_over(v: Built) -
                 with pytest.raises(InvalidInput, match="is submitted; it can no longer be changed"):
                     attempt()
         assert state(bob) == before
+        assert bob.view_record(ref).content["subject"] == "kept" and bob.view_record(ref).signed
+
+
+def test_an_insider_marking_a_submitted_record_a_draft_cannot_reopen_or_overwrite_it(v: Built) -> None:
+    """The status column is not trusted: the signed log and the signed content say it was submitted."""
+    from sqlalchemy import text
+
+    with unlocked(v, "bob") as s:
+        bob = s["bob"]
+        ref = bob.submit_draft(None, complete(subject="kept"))
+        with bob.engine.begin() as conn:  # anyone holding the database key can do this, triggers and all
+            saved = [row.sql for row in conn.execute(text(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'records'"))]
+            for name in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                          "AND tbl_name = 'records'")).scalars().all():
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
+            conn.execute(text("UPDATE records SET status = 'draft', submitted_at = NULL WHERE reference = :r"),
+                         {"r": ref})
+        for attempt in (lambda: bob.open_draft(ref),
+                        lambda: bob.save_draft(ref, complete(subject="changed")),
+                        lambda: bob.submit_draft(ref, complete(subject="changed")),
+                        lambda: bob.submit_record(ref)):
+            with pytest.raises(TamperDetected, match="its status was altered"):
+                attempt()
+        with bob.engine.begin() as conn:
+            conn.execute(text("UPDATE records SET status = 'submitted' WHERE reference = :r"), {"r": ref})
+            for sql in saved:
+                conn.execute(text(sql))
         assert bob.view_record(ref).content["subject"] == "kept" and bob.view_record(ref).signed
 
 
