@@ -200,7 +200,7 @@ class VaultApp(App[None]):
         # Any key or mouse use counts as activity; keys from the terminal go through the gate.
         if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp):
             self.last_activity = self.idle_clock()
-        if isinstance(event, events.Key) and not event.is_forwarded:
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
             return self.key_gate.arrive(event)
         return super().on_event(event)
 

@@ -51,22 +51,18 @@ def _live(node: DOMNode) -> bool:
     return node.is_attached and not (node._closing or node._closed)
 
 
-def _pending(node: DOMNode) -> bool:
-    return not node._message_queue.empty() or not node._mounted_event.is_set()
-
-
 class KeyGate:
     """Hands keys to ``dispatch`` one at a time, each once the one before has settled."""
 
-    def __init__(self, app: App[Any], dispatch: Callable[[events.Key], Awaitable[Any]]) -> None:
+    def __init__(self, app: App[Any], dispatch: Callable[[events.Key | events.Paste], Awaitable[Any]]) -> None:
         self.app = app
         self.dispatch = dispatch
-        self.held: deque[events.Key] = deque()
+        self.held: deque[events.Key | events.Paste] = deque()
         self.busy = False
         self._settling: asyncio.Task[None] | None = None
 
-    async def arrive(self, key: events.Key) -> None:
-        """A key read from the terminal: hand it on now, or after the ones before it."""
+    async def arrive(self, key: events.Key | events.Paste) -> None:
+        """A key (or a paste) read from the terminal: hand it on now, or after the ones before it."""
         self.held.append(key)
         await self._next()
 
@@ -79,7 +75,8 @@ class KeyGate:
         try:
             await self.dispatch(key)
         finally:
-            typing = key.is_printable and isinstance(target, Input | TextArea)
+            typed = isinstance(key, events.Paste) or key.is_printable
+            typing = typed and isinstance(target, Input | TextArea)
             self._settling = asyncio.create_task(self._settle(target, typing), name="key gate")
 
     async def _settle(self, target: DOMNode, typing: bool) -> None:
@@ -91,15 +88,15 @@ class KeyGate:
                 return
             while quiet < QUIET_ROUNDS and monotonic() < deadline:
                 before = (self.app.screen, self.app.focused)
-                # Deepest first, so that a key or message bubbling up is followed all the way.
+                # Deepest first, so that a key or message bubbling up is followed all the way; each
+                # round waits for what was queued before it, so a screen that stays busy (a search
+                # streaming its results) does not hold the next key back.
                 around = (*_chain(target), *_chain(self.app.focused), self.app.screen)
-                nodes = [n for n in {id(n): n for n in around}.values() if _live(n)]
-                pending = any(_pending(node) for node in nodes)
-                for node in nodes:
+                for node in [n for n in {id(n): n for n in around}.values() if _live(n)]:
                     await self._round_trip(node, deadline)
                 await self._round_trip(self.app, deadline)
                 changed = (self.app.screen, self.app.focused) != before
-                quiet = 0 if pending or changed else quiet + 1
+                quiet = 0 if changed else quiet + 1
         finally:
             if self.app.is_running:
                 self.app.call_later(self._done)
@@ -109,6 +106,7 @@ class KeyGate:
         """Wait until ``node`` has handled everything queued for it before now and is mounted,
         or is gone (a dialog just dismissed never handles what was queued for it)."""
         done = asyncio.get_running_loop().create_future()
+
         def arrived() -> None:
             if not done.done():
                 done.set_result(None)

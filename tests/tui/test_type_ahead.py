@@ -78,3 +78,27 @@ async def test_text_typed_right_after_tab_lands_in_the_next_field(built: Built) 
         assert screen.query_one("#own_words", TextArea).text == words
         assert screen.query_one("#questions_asked", TextArea).text == questions
         assert screen.query_one("#observations", TextArea).text == RECORD["observations"]
+
+
+async def test_a_paste_is_taken_whole_and_in_its_place_among_the_keys(built: Built) -> None:
+    """A one-line field keeps every line of a paste (Textual's keeps the first only), and a paste
+    after Tab goes to the next field, like the keys around it."""
+    built.add("sam", "staff")
+    app = make_app(built.vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        burst(app, [*typed("sam"), "tab", *typed(built.passwords["sam"]), "enter"])
+        await settle(pilot)
+        burst(app, ["w", "n"])
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        screen.query_one("#subject", Input).focus()
+        await pilot.pause()
+        app.post_message(events.Key("tab", "\t"))
+        app.post_message(events.Paste("Room 4,\nthe quiet room"))
+        await settle(pilot)
+        assert screen.query_one("#subject", Input).value == ""
+        assert screen.query_one("#location", Input).value == "Room 4,\nthe quiet room"
+        drawn = "".join(s.text for s in screen.query_one("#location", Input).render_line(0))
+        assert "\n" not in drawn and "␊" in drawn

@@ -16,6 +16,7 @@ from typing import Any
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.strip import Strip
 from textual.widgets import DataTable as _DataTable
 from textual.widgets import Input as _Input
@@ -88,19 +89,20 @@ _PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
 # Everything else escaped (C1, format characters, separators) is drawn as the diamond.
 
 
-def pictured(strip: Strip, width: int) -> Strip:
-    """``strip`` with every character to escape drawn as one visible, reverse-video symbol."""
-    if not any(needs_escape(segment.text) for segment in strip):
+def pictured(strip: Strip, width: int, *, one_line: bool = False) -> Strip:
+    """``strip`` with every character to escape drawn as one visible, reverse-video symbol
+    (with ``one_line``, a newline and a tab too: ␊ and ␉)."""
+    if not any(needs_escape(segment.text, one_line=one_line) for segment in strip):
         return strip
     segments: list[Segment] = []
     for segment in strip:
-        if segment.control or not needs_escape(segment.text):
+        if segment.control or not needs_escape(segment.text, one_line=one_line):
             segments.append(segment)
             continue
         escaped_style = (segment.style or Style()) + ESCAPE_STYLE
         run = ""
         for char in segment.text:
-            if needs_escape(char):
+            if needs_escape(char, one_line=one_line):
                 if run:
                     segments.append(Segment(run, segment.style))
                     run = ""
@@ -113,10 +115,21 @@ def pictured(strip: Strip, width: int) -> Strip:
 
 
 class Input(_Input):
-    """``textual.widgets.Input`` that never sends a control character in its value to the terminal."""
+    """``textual.widgets.Input`` that never sends a control character in its value to the
+    terminal, and takes a paste whole: Textual's own keeps only its first line, silently."""
 
     def render_line(self, y: int) -> Strip:
-        return pictured(super().render_line(y), self.size.width)
+        return pictured(super().render_line(y), self.size.width, one_line=True)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        event.prevent_default()  # Textual's own handler (which keeps the first line) must not run too
+        if event.text:
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(event.text)
+            else:
+                self.replace(event.text, *selection)
+        event.stop()
 
 
 class TextArea(_TextArea):
