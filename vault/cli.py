@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from vault import __version__, crypto
 from vault.display import visible
@@ -303,9 +303,18 @@ def one_line(text: str) -> str:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one sentence (exit 2), no usage dump."""
+    """argparse that reports usage errors as one sentence (exit 2), no usage dump, and takes
+    no abbreviated option: ``--text "what she said"`` must not be read as ``--text-file``, whose
+    error would then repeat the text."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments"):
+            # They may be what a person wrote, typed where an option's file was meant: not repeated.
+            message = "it was given arguments or options it does not take (not repeated here)"
         print(one_line(f"{self.prog}: {message} (see --help)."), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 

@@ -125,7 +125,10 @@ class Inputs:
 
     @staticmethod
     def _ask(value: Confidential) -> str | None:
-        notes = [note for note in (value.hint, "" if value.one_line else "end with an empty line") if note]
+        # Several lines end only at end of input (Ctrl-D): an empty line may be a paragraph break,
+        # and what followed it would otherwise be cut off and left for the shell to run.
+        notes = [note for note in (value.hint, "" if value.one_line else "end with Ctrl-D on a line of its own")
+                 if note]
         hint = f" ({'; '.join(notes)})" if notes else ""
         print(f"{value.noun[0].upper()}{value.noun[1:]}{hint}:", end=" " if value.one_line else "\n",
               file=sys.stderr, flush=True)
@@ -135,12 +138,7 @@ class Inputs:
                 raise InvalidInput(f"Standard input ended before the {value.noun} was given.")
             answer = line.rstrip("\r\n")
             return None if value.optional and not answer.strip() else answer
-        lines = []
-        for line in iter(sys.stdin.readline, ""):
-            if not line.rstrip("\r\n"):
-                break
-            lines.append(line.rstrip("\r\n"))
-        return "\n".join(lines)
+        return "\n".join(line.rstrip("\r\n") for line in iter(sys.stdin.readline, ""))
 
 
 ADDENDUM = Confidential("text", "addendum", "the addendum's text", one_line=False)

@@ -127,6 +127,15 @@ def test_usage_errors_exit_2_with_one_line(cli: Run) -> None:
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and "invalid choice" in result.err
 
 
+@pytest.mark.parametrize("option", ["--text", "--summary", "--outcome-f"])
+def test_an_option_cut_short_is_not_taken_for_another_and_what_followed_it_is_not_repeated(
+        cli: Run, option: str) -> None:
+    said = "qzmarker she told me he hit her"
+    result = cli("record", "addendum", "IV-2026-0001", option, said)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    assert "qzmarker" not in result.out + result.err
+
+
 def test_export_filters_and_checkpoint(cli: Run, tmp_path: Path) -> None:
     _init(cli)
     cli("user", "add", "bob", "--role", "auditor", "--user", "alice", "--password-stdin", stdin=PW + "\n")

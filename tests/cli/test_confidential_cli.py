@@ -192,7 +192,7 @@ def test_from_standard_input_after_the_password(cli: Run, v: Built, scene: Scene
 
 PROMPTS = {"record disclose --to": "Recipient (who it was shared with): ", "record disclose --basis": "Lawful basis: ",
            "case decide --to": "Recipient (who the referral went to): ",
-           "case close --outcome": "Outcome (end with an empty line):",
+           "case close --outcome": "Outcome (end with Ctrl-D on a line of its own):",
            "case close --subject-born": "Date of birth (YYYY-MM-DD, if the person is a child; empty if not): "}
 
 
@@ -200,14 +200,16 @@ PROMPTS = {"record disclose --to": "Recipient (who it was shared with): ", "reco
 def test_from_a_prompt_in_a_terminal(cli: Run, v: Built, scene: Scene, tmp_path: Path, moved: Moved,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     value = fresh_value(moved)
-    # The password line (--password-stdin on the terminal), then the answer; text ends at an empty line.
-    typed = f"{v.passwords[actor(moved.command)]}\n{value}\n" + ("" if moved.one_line else "and a second line\n\n")
+    # The password line (--password-stdin on the terminal), then the answer; text of several lines
+    # ends only at the end of input, so an empty line inside it (a paragraph) is kept.
+    typed = f"{v.passwords[actor(moved.command)]}\n{value}\n" + ("" if moved.one_line else
+                                                                 "\nand a second paragraph\n")
     with terminal(monkeypatch, typed):
         result = ok(run_as(cli, v, actor(moved.command), command_line(moved, scene, tmp_path, source=None)))
     prompts = [line for line in result.err.splitlines() if line.strip()]
     assert prompts == [PROMPTS[moved.id]], result.err  # asked for this value only
     assert value not in result.out + result.err  # the prompt is plain; what is typed is the terminal's echo
-    assert kept(v, scene, moved) == (value if moved.one_line else value + "\nand a second line")
+    assert kept(v, scene, moved) == (value if moved.one_line else value + "\n\nand a second paragraph")
 
 
 def test_prompts_name_what_they_ask_for(cli: Run, v: Built, scene: Scene, tmp_path: Path,
