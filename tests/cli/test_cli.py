@@ -221,6 +221,6 @@ def test_backup_and_restore(cli: Run, tmp_path: Path) -> None:
 
 
 def test_control_characters_typed_are_echoed_escaped(cli: Run) -> None:
-    result = cli("record", "list", "\x1b[31mred\u2028more")
+    result = cli("user", "add", "bob", "--role", "\x1b[31mred\u2028more")  # an invalid choice is named
     assert result.code == 2 and result.err.count("\n") == 1
     assert "\x1b" not in result.err and "\\x1b[31mred\\u2028more" in result.err
