@@ -425,7 +425,7 @@ class Session:
 
         return users.reset_user(self, username, recovery_code)
 
-    # --- records (vault/records.py) ------------------------------------------------
+    # --- records (vault/records.py) and their drafts (vault/drafts.py) -------------------
 
     def create_record(self, data: Any, *, draft: bool = False, share_with: Sequence[tuple[str, str]] = ()) -> str:
         from vault import records
@@ -433,29 +433,29 @@ class Session:
         return records.create(self, data, draft=draft, share_with=share_with)
 
     def update_draft(self, ref: str | int, data: Any) -> None:
-        from vault import records
+        from vault import drafts
 
-        records.update_draft(self, ref, data)
+        drafts.update_draft(self, ref, data)
 
     def submit_record(self, ref: str | int) -> str:
-        from vault import records
+        from vault import drafts
 
-        return records.submit(self, ref)
+        return drafts.submit(self, ref)
 
     def save_draft(self, ref: str | int | None, form: Any, *, autosave: bool = False) -> str:
-        from vault import records
+        from vault import drafts
 
-        return records.save_draft(self, ref, form, autosave=autosave)
+        return drafts.save_draft(self, ref, form, autosave=autosave)
 
     def open_draft(self, ref: str | int) -> dict[str, Any]:
-        from vault import records
+        from vault import drafts
 
-        return records.open_draft(self, ref)
+        return drafts.open_draft(self, ref)
 
     def submit_draft(self, ref: str | int | None, form: Any) -> str:
-        from vault import records
+        from vault import drafts
 
-        return records.submit_draft(self, ref, form)
+        return drafts.submit_draft(self, ref, form)
 
     def list_records(self, **filters: Any) -> list[Any]:
         from vault import records
