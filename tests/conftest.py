@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,3 +110,13 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]:
         return CliResult(code, out.getvalue(), err.getvalue())
 
     yield run
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point Python's temp files at a directory the test scans (the canary and leak scans)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    return tmp

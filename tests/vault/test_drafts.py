@@ -500,7 +500,7 @@ def test_drafts_saved_by_older_code_still_open_and_submit(v: Built, monkeypatch:
 # --- never on disk in plain text ------------------------------------------------------------------
 
 
-def test_no_draft_text_reaches_the_disk(tmp_path: Path, template: Template, private_tmp_dir: Path) -> None:
+def test_no_draft_text_reaches_the_disk(tmp_path: Path, template: Template, private_tmp: Path) -> None:
     directory = template.copy_to(tmp_path / "canary-vault")
     v = Built(open_vault(directory, argon2=CHEAP, clock=FakeClock()), template.recovery_code,
               dict(template.passwords))
@@ -525,20 +525,8 @@ def test_no_draft_text_reaches_the_disk(tmp_path: Path, template: Template, priv
     for label, text in (*texts.items(), ("refused", refused)):
         assert not hits(files, text), f"{label}: {hits(files, text)}"
     # The scan finds text that is there.
-    (private_tmp_dir / "probe").write_text(texts["own_words"])
+    (private_tmp / "probe").write_text(texts["own_words"])
     assert hits(all_bytes([tmp_path]), texts["own_words"])
-
-
-@pytest.fixture
-def private_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Python's temp files in a directory the scan covers."""
-    import tempfile
-
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    return tmp
 
 
 # --- the command line -----------------------------------------------------------------------------
