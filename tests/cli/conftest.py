@@ -6,10 +6,13 @@ showing the wrong way to use the command line, or a command that still takes suc
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult
+from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
+from vault import cli as cli_module
+from vault.session import Vault, open_vault
 
 MARK = "CANARY"
 
@@ -22,3 +25,15 @@ def cli(cli: Callable[..., CliResult]) -> Callable[..., CliResult]:
         return cli(*args, stdin=stdin)
 
     return run
+
+
+@pytest.fixture
+def v(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """The vault the ``cli`` fixture's commands open, on the test's fake clock: the admin, staff
+    sam, officer sofia and auditor carol (a module may define its own)."""
+    vault, code = Vault.init(tmp_path / "cli-vault", ADMIN, ADMIN_PW, argon2=CHEAP, clock=clock)
+    built = Built(vault, code, {ADMIN: ADMIN_PW})
+    for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer"), ("carol", "auditor")):
+        built.add(name, role)
+    monkeypatch.setattr(cli_module, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=clock))
+    return built

@@ -8,30 +8,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
-from vault import cli as cli_module
-from vault.session import Vault, open_vault
+from tests.conftest import ADMIN, Built, CliResult, FakeClock
 
 Run = Callable[..., CliResult]
 DAY = 86_400.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def v(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Built:
-    """The vault the ``cli`` fixture names, opened by the commands on the same fake clock."""
-    vault, code = Vault.init(tmp_path / "cli-vault", ADMIN, ADMIN_PW, argon2=CHEAP, clock=clock)
-    built = Built(vault, code, {ADMIN: ADMIN_PW})
-    for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer"), ("carol", "auditor")):
-        built.add(name, role)
-    monkeypatch.setattr(cli_module, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=clock))
-    return built
 
 
 def as_user(cli: Run, v: Built, user: str, *args: str, stdin: str = "") -> CliResult:

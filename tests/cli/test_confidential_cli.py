@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import command_paths
-from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
+from tests.conftest import ADMIN, Built, CliResult
 from tests.security._util import snapshot
 from vault import cli as cli_module
 from vault.cli_records import Refused
-from vault.session import Vault, open_vault
 
 Run = Callable[..., CliResult]
 
@@ -64,22 +63,6 @@ def fresh_value(moved: Moved) -> str:
         n = uuid.uuid4().int
         return f"20{10 + n % 8}-{1 + n // 8 % 12:02d}-{1 + n // 96 % 28:02d}"
     return f"CANARY-{moved.option}-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def v(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Built:
-    """The ``cli`` fixture's vault: staff sam, officer sofia; the commands run on the same fake clock."""
-    vault, code = Vault.init(tmp_path / "cli-vault", ADMIN, ADMIN_PW, argon2=CHEAP, clock=clock)
-    built = Built(vault, code, {ADMIN: ADMIN_PW})
-    for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer")):
-        built.add(name, role)
-    monkeypatch.setattr(cli_module, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=clock))
-    return built
 
 
 @dataclass
