@@ -161,6 +161,8 @@ async def test_autosave_keeps_what_is_typed_and_only_when_it_changed(built: Buil
         screen.autosave()
         await settle(pilot)
         assert screen.reference is not None
+        assert screen.sub_title.startswith(f"Draft {screen.reference}, kept at ")  # the title says so
+        assert _status(app, "#compose-status") == ""  # and the status line is left alone
         screen.autosave()  # unchanged: no second save
         await settle(pilot)
     with built.unlock(ADMIN) as admin:

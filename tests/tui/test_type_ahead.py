@@ -48,16 +48,23 @@ async def test_a_login_typed_in_one_burst_puts_the_password_in_the_password_box(
         assert seen_in_username == ["s", "sa", "sam"], "a key of the password went into the username box"
 
 
+async def _writing(pilot, built: Built) -> ComposeScreen:  # type: ignore[no-untyped-def]
+    """Log sam in and open the writing screen, each in one burst of keys."""
+    app = pilot.app
+    await pilot.pause()
+    burst(app, [*typed("sam"), "tab", *typed(built.passwords["sam"]), "enter"])
+    await settle(pilot)
+    burst(app, ["w", "n"])  # write a record; nobody in immediate danger
+    await settle(pilot)
+    assert isinstance(app.screen, ComposeScreen)
+    return app.screen
+
+
 async def test_text_typed_right_after_tab_lands_in_the_next_field(built: Built) -> None:
     built.add("sam", "staff")
     app = make_app(built.vault)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        burst(app, [*typed("sam"), "tab", *typed(built.passwords["sam"]), "enter"])
-        await settle(pilot)
-        burst(app, ["w", "n"])  # write a record; nobody in immediate danger
-        await settle(pilot)
-        assert isinstance(app.screen, ComposeScreen)
+        await _writing(pilot, built)
         words, questions = "I was scared of him", "What happened next"
         burst(app, [*typed(words), "tab", *typed(questions), "tab", *typed(RECORD["observations"])])
         await settle(pilot)
@@ -73,13 +80,7 @@ async def test_a_paste_is_taken_whole_and_in_its_place_among_the_keys(built: Bui
     built.add("sam", "staff")
     app = make_app(built.vault)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        burst(app, [*typed("sam"), "tab", *typed(built.passwords["sam"]), "enter"])
-        await settle(pilot)
-        burst(app, ["w", "n"])
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ComposeScreen)
+        screen = await _writing(pilot, built)
         screen.query_one("#subject", Input).focus()
         await pilot.pause()
         app.post_message(events.Key("tab", "\t"))
