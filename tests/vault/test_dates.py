@@ -299,8 +299,10 @@ def test_local_day_is_the_day_in_nows_zone() -> None:
 
 # --- properties -----------------------------------------------------------------------------------
 
+# Only times that happened: a wall time inside a spring-forward gap never did (it is refused).
 MOMENTS = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2026, 11, 29),
-                       timezones=st.sampled_from([LONDON, NEW_YORK, UTC, ZoneInfo("Australia/Lord_Howe")]))
+                       timezones=st.sampled_from([LONDON, NEW_YORK, UTC, ZoneInfo("Australia/Lord_Howe")]),
+                       allow_imaginary=False)
 
 
 @settings(max_examples=300, deadline=None, database=None)
