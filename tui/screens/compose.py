@@ -76,15 +76,22 @@ class DangerScreen(ModalScreen[bool]):
                 yield Button("No (n)", variant="primary", id="no")
 
     def advice(self) -> str:
-        """What to do, with the vault's contacts that have a number (999 is said whatever the list holds)."""
+        """What to do, with the vault's contacts that have a number (999 is said whatever the list
+        holds). A contact an admin has not confirmed is named as an admin saved it, never with its
+        number: an insider may have put their own there."""
         try:
             session = unlocked(self.session)
-            numbers = [c for c in contacts.list_contacts(session) if c.phone]
+            listed = contacts.list_contacts(session)
             officers = contacts.safeguarding_team(session)
         except VaultError:
-            numbers, officers = [], []
+            listed, officers = [], []
+        numbers = [c for c in listed if c.confirmed and c.phone]
+        unconfirmed = [c for c in listed if not c.confirmed]
         lines = ["If yes: call 999 now, before you write anything."]
         lines += [f"  {c.name}: {c.phone}" for c in numbers[:DANGER_CONTACTS]]
+        if unconfirmed:
+            lines.append(f"Not shown, {contacts.NOT_CONFIRMED}: "
+                         f"{'; '.join(c.shown_name for c in unconfirmed)}. F3 says why.")
         lines.append("Then tell the Safeguarding Officer" + (f": {', '.join(officers)}." if officers else "."))
         if len(numbers) > DANGER_CONTACTS:
             lines.append("F3 shows every contact.")

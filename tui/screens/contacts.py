@@ -1,5 +1,8 @@
 """The contacts panel, one key away on every screen: the vault's referral contacts and the
-safeguarding team by name. Admins can fill in and add contacts here."""
+safeguarding team by name. Admins can fill in and add contacts here.
+
+A contact that does not hold what an admin last saved (:func:`vault.contacts.list_contacts`) is
+listed by the name an admin saved, without its number, and the panel says why."""
 
 from __future__ import annotations
 
@@ -40,6 +43,9 @@ class ContactsScreen(VaultModal):
             table = DataTable(id="contacts-table", cursor_type="row")
             table.add_columns("Who", "Phone", "Notes")
             yield table
+            warnings = Static("", id="contacts-warnings")
+            warnings.display = False
+            yield warnings
             yield Static("", id="contacts-team")
             yield Static("escape closes" + (";  e edits, a adds" if self.is_admin else ""), classes="status")
 
@@ -72,7 +78,13 @@ class ContactsScreen(VaultModal):
         table = self.query_one("#contacts-table", DataTable)
         table.clear()
         for entry in entries:
-            table.add_row(entry.name, entry.phone or "(not filled in)", entry.notes, key=str(entry.id))
+            if entry.confirmed:
+                table.add_row(entry.name, entry.phone or "(not filled in)", entry.notes, key=str(entry.id))
+            else:
+                table.add_row(entry.shown_name, "(not shown)", contacts.NOT_CONFIRMED, key=str(entry.id))
+        warnings = [entry.warning for entry in entries if not entry.confirmed]
+        self.query_one("#contacts-warnings", Static).update("\n".join(warnings))
+        self.query_one("#contacts-warnings", Static).display = bool(warnings)
         self.query_one("#contacts-team", Static).update(
             "Safeguarding team in this vault: " + (", ".join(team) if team else "nobody yet (ask an admin)."))
         table.focus()
@@ -110,7 +122,8 @@ class ContactsScreen(VaultModal):
 
 
 class ContactEditScreen(Dialog[dict[str, str] | None]):
-    """One contact's name, phone and notes."""
+    """One contact's name, phone and notes. A contact changed outside the vault opens as stored,
+    saying so: saving it confirms what the dialog holds, so the admin checks it first."""
 
     def __init__(self, entry: Any) -> None:
         super().__init__()
@@ -120,6 +133,9 @@ class ContactEditScreen(Dialog[dict[str, str] | None]):
         e = self.entry
         with Vertical(id="contact-edit-box"):
             yield Label("Edit contact" if e else "Add a contact", classes="title")
+            if e is not None and not e.confirmed:
+                yield Static(f"This contact was {contacts.NOT_CONFIRMED}. {e.problem} It is shown as stored: "
+                             "check every field before saving, since saving confirms it.", id="contact-warning")
             yield Input(e.name if e else "", placeholder="who", id="name")
             yield Input(e.phone if e else "", placeholder="phone", id="phone")
             yield Input(e.notes if e else "", placeholder="notes", id="notes")
