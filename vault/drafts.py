@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from vault import audit, dates, record_schema
-from vault.envelopes import content_key, open_body, seal_body
+from vault.envelopes import content_key, open_body, seal_body, seal_signed
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
+from vault.ledger import RecordFacts
 from vault.models import AuditEvent, Record, table
-from vault.records import _draft_saved, _insert_record, _readable, create
+from vault.records import _draft_saved, _insert_record, _readable, create, submitted_event
 
 if TYPE_CHECKING:
     from vault.session import Session
@@ -60,14 +61,17 @@ def open_draft(session: Session, ref: str | int) -> dict[str, Any]:
     present; ``occurred_at`` as typed, or None). A view, so a ``record.viewed`` event."""
     session.require("record.create")
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        if row.status != "draft":
+        row, grant, facts = _readable(session, conn, ref)
+        if facts.submitted:
             raise InvalidInput(f"Record {row.reference} is submitted; it can only be added to with an addendum.")
-        if row.author_id != session.user_id:
+        if facts.author_id != session.user_id:
             raise AccessDenied(f"Only the author of draft {row.reference} can open it for editing.")
-        _require_never_submitted(conn, row)
+        _require_never_submitted(conn, row, facts)
         key = content_key(session, row, grant)
         item = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+        if item.author_id != session.user_id:
+            raise TamperDetected(f"Draft {row.reference}'s content was not written by its author; it was altered, "
+                                 "and it cannot be changed.")
         if item.signed:  # a draft's body is never signed; a submitted one always is
             raise TamperDetected(f"Record {row.reference} is marked a draft, but its content is signed as submitted: "
                                  "its status was altered, and it cannot be changed.")
@@ -78,9 +82,9 @@ def open_draft(session: Session, ref: str | int) -> dict[str, Any]:
 
 
 def _own_draft(session: Session, conn: Connection, ref: str | int) -> tuple[Any, Any]:
-    row, grant = _readable(session, conn, ref)
-    _require_own_draft(session, row)
-    _require_never_submitted(conn, row)
+    row, grant, facts = _readable(session, conn, ref)
+    _require_own_draft(session, row, facts)
+    _require_never_submitted(conn, row, facts)
     return row, grant
 
 
@@ -89,18 +93,19 @@ _SUBMITTED_EVENT = (select(table(AuditEvent).c.seq)
                            table(AuditEvent).c.action == "record.submitted").limit(1))
 
 
-def _require_never_submitted(conn: Connection, row: Any) -> None:
+def _require_never_submitted(conn: Connection, row: Any, facts: RecordFacts) -> None:
     """The ``status`` column is not trusted to say a record is still a draft: the signed log
-    says whether it was submitted (deleting that event breaks the chain, which ``check`` names)."""
-    if conn.execute(_SUBMITTED_EVENT, {"rid": row.id}).first() is not None:
+    says whether it was submitted (deleting that event breaks the chain, which ``check`` names).
+    Any ``record.submitted`` row counts here, verified or not: refusing to edit fails closed."""
+    if facts.submitted or conn.execute(_SUBMITTED_EVENT, {"rid": row.id}).first() is not None:
         raise TamperDetected(f"Record {row.reference} is marked a draft, but the signed log says it was submitted: "
                              "its status was altered, and it cannot be changed.")
 
 
-def _require_own_draft(session: Session, row: Any) -> None:
-    if row.status != "draft":
+def _require_own_draft(session: Session, row: Any, facts: RecordFacts) -> None:
+    if facts.submitted:
         raise InvalidInput(f"Record {row.reference} is submitted; it can no longer be changed (add an addendum).")
-    if row.author_id != session.user_id:
+    if facts.author_id != session.user_id:
         raise AccessDenied(f"Only the author of draft {row.reference} can change or submit it.")
 
 
@@ -149,11 +154,10 @@ def _seal_submitted(session: Session, conn: Connection, row: Any, key: bytes, co
                     saved: bool) -> None:
     """Replace a draft's content with ``content``, signed, and mark it submitted."""
     now = audit.now_iso(session.vault.clock)
-    blob = seal_body(session, key, "record", row.id, row.id, row.key_version, content, sign=True)
+    blob, digest = seal_signed(session, key, "record", row.id, row.id, row.key_version, content, sign=True)
     conn.execute(update(Record).where(Record.id == row.id).values(
         content=blob, status="submitted", submitted_at=now, updated_at=now, category=content["category"],
         urgency=content["urgency"], protected=content["protected"]))
     events = [_draft_saved(row.id, row.reference, False)] if saved else []
-    events.append(audit.Event("record.submitted", record_id=row.id, object=row.reference,
-                              properties={"reference": row.reference}))
+    events.append(submitted_event(row.id, row.reference, digest, row.key_version))
     session.append(conn, events)

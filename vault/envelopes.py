@@ -32,6 +32,8 @@ class Item:
     at: str
     body: dict[str, Any]
     signed: bool
+    author_id: int = 0
+    digest: str = ""  # hex SHA-256 of what the author signed (the label and the inner JSON)
 
 
 def grant_info(vault_id: str, record_id: int, key_version: int) -> bytes:
@@ -43,13 +45,21 @@ def aad(kind: str, record_id: int, item_id: int, key_version: int) -> bytes:
 
 
 def seal_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
-               body: dict[str, Any], *, sign: bool) -> bytes:
+              body: dict[str, Any], *, sign: bool) -> bytes:
+    return seal_signed(session, key, kind, record_id, item_id, key_version, body, sign=sign)[0]
+
+
+def seal_signed(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
+                body: dict[str, Any], *, sign: bool) -> tuple[bytes, str]:
+    """Encrypt an item; return it and the hex SHA-256 its author signs, which the item's audit
+    event states. A random salt inside makes that hash say nothing of a short text."""
     inner = audit.canonical_json({"kind": kind, "record_id": record_id, "item_id": item_id,
                                   "author_id": session.user_id, "at": audit.now_iso(session.vault.clock),
-                                  "body": body})
-    signature = session.sign(crypto.sha256(SIGNED_LABEL + inner.encode())).hex() if sign else None
+                                  "salt": crypto.random_bytes(16).hex(), "body": body})
+    digest = crypto.sha256(SIGNED_LABEL + inner.encode())
+    signature = session.sign(digest).hex() if sign else None
     plain = json.dumps({"inner": inner, "sig": signature}, ensure_ascii=True).encode()
-    return crypto.aead_encrypt(key, plain, aad(kind, record_id, item_id, key_version))
+    return crypto.aead_encrypt(key, plain, aad(kind, record_id, item_id, key_version)), digest.hex()
 
 
 def open_body(session: Session, key: bytes, kind: str, record_id: int, item_id: int, key_version: int,
@@ -81,18 +91,25 @@ def decrypt_bodies(session: Session, key: bytes, record_id: int, key_version: in
         except crypto.AuthenticationFailed:
             raise TamperDetected(f"The encrypted {kind} of record {record_id} does not authenticate; "
                                  "it was altered or moved.") from None
-        outer = json.loads(plain)
-        inner = json.loads(outer["inner"])
-        if (inner["kind"], inner["record_id"], inner["item_id"]) != (kind, record_id, item_id):
+        try:
+            outer = json.loads(plain)
+            inner = json.loads(outer["inner"])
+            names = (inner["kind"], inner["record_id"], inner["item_id"])
+            author_id, at, body, sig = int(inner["author_id"]), str(inner["at"]), inner["body"], outer["sig"]
+            signature = None if sig is None else bytes.fromhex(sig)
+            if not isinstance(body, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise TamperDetected(f"The {kind} of record {record_id} is not in the vault's format.") from None
+        if names != (kind, record_id, item_id):
             raise TamperDetected(f"The {kind} of record {record_id} names another item.")
-        author = session.directory.person(int(inner["author_id"]))
-        signed = outer["sig"] is not None
-        if signed:
+        author = session.directory.person(author_id)
+        digest = crypto.sha256(SIGNED_LABEL + outer["inner"].encode())
+        if signature is not None:
             if author.user_id not in verifiers:
                 verifiers[author.user_id] = crypto.Verifier(author.sign_public)
-            checks.append((f"{kind} of record {record_id}", verifiers[author.user_id], bytes.fromhex(outer["sig"]),
-                           crypto.sha256(SIGNED_LABEL + outer["inner"].encode())))
-        opened.append(Item(item_id, author.username, str(inner["at"]), dict(inner["body"]), signed))
+            checks.append((f"{kind} of record {record_id}", verifiers[author.user_id], signature, digest))
+        opened.append(Item(item_id, author.username, at, body, signature is not None, author.user_id, digest.hex()))
     return opened, checks
 
 

@@ -13,7 +13,6 @@ reader's access *is* their sealed copy. Revoking a reader re-keys the record.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal, select, union_all, update
 
-from vault import audit, crypto, policy, record_schema
-from vault.envelopes import Item, content_key, open_body, reencrypt, seal_body, seal_to
+from vault import audit, crypto, ledger, policy, record_schema
+from vault.envelopes import Item, content_key, open_body, reencrypt, seal_signed, seal_to
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
+from vault.ledger import RecordFacts
 from vault.models import Addendum, AuditEvent, ExternalDisclosure, Grant, Record, RecordCounter, table
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ class RecordView:
     signed: bool
     addenda: list[Item]
     disclosures: list[Item]
-    readers: list[tuple[str, str, str]]  # (username, reason, granted_at)
+    readers: list[tuple[str, str, str]]  # (username, reason, granted_at), as the signed log states them
+    # What the signed log does not back (an addendum with no event, a planted reader…), one sentence each.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class HistoryEntry:
     actor: str
     action: str
     details: dict[str, Any]
+    problem: str = ""  # set when the event's properties are not canonical JSON (then details is empty)
 
 
 # --- lookups --------------------------------------------------------------------------
@@ -106,11 +109,6 @@ def resolve(conn: Connection, ref: str | int, user_id: int = 0) -> Any:
     return row
 
 
-def _live_grant(conn: Connection, record_id: int, user_id: int) -> Any:
-    return conn.execute(select(Grant).where(
-        Grant.record_id == record_id, Grant.user_id == user_id,
-        Grant.revoked_at.is_(None), Grant.sealed.is_not(None))).first()
-
 
 def _held_grant(conn: Connection, record_id: int, user_id: int) -> bool:
     """Whether ``user_id`` was a reader of the record (its key may since have been destroyed)."""
@@ -118,37 +116,60 @@ def _held_grant(conn: Connection, record_id: int, user_id: int) -> bool:
                                               _g.c.revoked_at.is_(None)).limit(1)).first() is not None
 
 
+def facts_of(session: Session, conn: Connection, record_id: int) -> RecordFacts:
+    """The record's facts as its signed events state them (:mod:`vault.ledger`)."""
+    return ledger.one(conn, session.directory, record_id, session.verified_events)
+
+
 def _readable(session: Session, conn: Connection, ref: str | int, *,
-              destroyed_too: bool = False) -> tuple[Any, Any]:
-    """The record and the session user's live grant, or AccessDenied (same words as unknown).
-    A reader of a destroyed record is told so, or with ``destroyed_too`` gets it with no grant."""
+              destroyed_too: bool = False) -> tuple[Any, Any, RecordFacts]:
+    """The record, the session user's live grant and the record's facts, or AccessDenied (same
+    words as unknown). A reader of a destroyed record is told so, or with ``destroyed_too`` gets
+    it with no grant. A grant counts only for a reader the signed log names: a planted grants row
+    (or a records row no signed ``record.created`` backs) is refused like an unknown record."""
     session.refresh_directory(conn)
     row = resolve(conn, ref, session.user_id)
+    facts = facts_of(session, conn, row.id)
     grant = row if row.sealed is not None else None
-    if row.destroyed_at is not None and _held_grant(conn, row.id, session.user_id):
+    was_reader = session.user_id in facts.readers
+    if (row.destroyed_at is not None or facts.destroyed) and (was_reader or _held_grant(conn, row.id,
+                                                                                        session.user_id)):
         if destroyed_too:
-            return row, None
-        raise InvalidInput(f"Record {row.reference} was destroyed on {row.destroyed_at[:10]} at the end of its "
+            return row, None, facts
+        when = f" on {row.destroyed_at[:10]}" if row.destroyed_at else ""
+        raise InvalidInput(f"Record {row.reference} was destroyed{when} at the end of its "
                            "retention period; only its metadata and audit trail remain.")
-    if grant is None or not policy.may_read(session.roles):
+    if grant is None or not policy.may_read(session.roles) or not facts.may_read(session.user_id):
         # The caller's own words, exactly as for a reference that does not exist:
         # the refusal must not reveal that a record exists, nor its reference.
         raise AccessDenied(f"Record {str(ref).strip()[:40]} does not exist or was not shared with you.")
-    return row, grant
+    if row.key_version != facts.key_version:
+        raise TamperDetected(f"Record {row.reference}'s key version ({row.key_version}) is not the one its signed "
+                             f"log states ({facts.key_version}); it was altered, and it is not opened.")
+    return row, grant, facts
 
 
-def _submitted(session: Session, conn: Connection, ref: str | int, doing: str) -> tuple[Any, bytes]:
-    """A submitted record this user can read, and its content key; drafts are refused."""
-    row, grant = _readable(session, conn, ref)
-    if row.status != "submitted":
+def _submitted(session: Session, conn: Connection, ref: str | int,
+               doing: str) -> tuple[Any, bytes, RecordFacts]:
+    """A submitted record this user can read, its content key and facts; drafts are refused."""
+    row, grant, facts = _readable(session, conn, ref)
+    if not facts.submitted:
         raise InvalidInput(f"Record {row.reference} is a draft; submit it before {doing}.")
-    return row, content_key(session, row, grant)
+    return row, content_key(session, row, grant), facts
 
 
-def summary_of(session: Session, row: Any) -> RecordSummary:
-    status = "destroyed" if row.destroyed_at is not None else row.status
+def summary_of(session: Session, row: Any, facts: RecordFacts | None = None) -> RecordSummary:
+    """A list's line for a record. With ``facts``, the author and status are the signed log's,
+    not the table's."""
+    if facts is not None and facts.author_id is not None:
+        status = "destroyed" if row.destroyed_at is not None or facts.destroyed else \
+            "submitted" if facts.submitted else "draft"
+        author = facts.author_id
+    else:
+        status = "destroyed" if row.destroyed_at is not None else row.status
+        author = row.author_id
     return RecordSummary(row.id, row.reference, status, row.category, row.urgency, bool(row.protected),
-                         session.directory.person(row.author_id).username, row.created_at, row.submitted_at)
+                         session.directory.person(author).username, row.created_at, row.submitted_at)
 
 
 _MAX_ID = {table.name: select(func.coalesce(func.max(table.c.id), 0)) for table in (_r, _a, _x)}
@@ -216,7 +237,7 @@ def _insert_record(session: Session, conn: Connection, content: dict[str, Any], 
         raise InvalidInput("Each person can be given a record once, and the author already has it.")
     record_id = _next_id(conn, _r)
     reference = _next_reference(conn, now)
-    blob = seal_body(session, key, "record", record_id, record_id, 1, content, sign=not draft)
+    blob, digest = seal_signed(session, key, "record", record_id, record_id, 1, content, sign=not draft)
     conn.execute(_INSERT_RECORD, {
         "id": record_id, "reference": reference, "author_id": session.user_id,
         "status": "draft" if draft else "submitted", "category": content["category"],
@@ -229,13 +250,18 @@ def _insert_record(session: Session, conn: Connection, content: dict[str, Any], 
     if autosave is not None:
         events.append(_draft_saved(record_id, reference, autosave))
     if not draft:
-        events.append(audit.Event("record.submitted", record_id=record_id, object=reference,
-                                  properties={"reference": reference}))
+        events.append(submitted_event(record_id, reference, digest, 1))
     events += [audit.Event("record.shared", record_id=record_id, object=reference, properties={
         "reference": reference, "to": p.user_id, "to_username": p.username, "reason": reason})
         for p, reason in readers]
     session.append(conn, events)
     return record_id, reference, key
+
+
+def submitted_event(record_id: int, reference: str, digest: str, key_version: int) -> audit.Event:
+    """The author's signed statement of what they submitted: the hash of the signed body."""
+    return audit.Event("record.submitted", record_id=record_id, object=reference, properties={
+        "reference": reference, "content_sha256": digest, "key_version": key_version})
 
 
 def _draft_saved(record_id: int, reference: str, autosave: bool) -> audit.Event:
@@ -288,27 +314,72 @@ def list_page(session: Session, *, limit: int = 200, offset: int = 0, before: in
             query = query.where(column == value)
     with session.read() as conn:
         session.refresh_directory(conn)
-        return [summary_of(session, row) for row in conn.execute(query)]
+        rows = conn.execute(query).all()
+        facts = ledger.load(conn, session.directory, [row.id for row in rows], session.verified_events)
+    # Only records the signed log shows this user as a reader of: a planted records or grants
+    # row is not listed (``check`` names it).
+    return [summary_of(session, row, facts[row.id]) for row in rows
+            if session.user_id in facts[row.id].readers]
 
 
 def view(session: Session, ref: str | int) -> RecordView:
     """Decrypt a record with its addenda and disclosures; every view is a signed event."""
     session.require_ready()
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
+        row, grant, facts = _readable(session, conn, ref)
         key = content_key(session, row, grant)
         record = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
-        if row.status == "submitted" and not record.signed:
-            raise TamperDetected(f"Record {row.reference} is marked submitted but its content is not signed.")
+        check_content(row.reference, facts, record)
         items: dict[str, list[Item]] = {"addendum": [], "disclosure": []}
+        problems = list(facts.problems)
         for kind, item_id, content in conn.execute(ITEMS, {"rid": row.id}):
-            items[kind].append(open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content)))
-        addenda, disclosures = items["addendum"], items["disclosure"]
-        readers = [(session.directory.person(g.user_id).username, g.reason, g.granted_at)
-                   for g in conn.execute(_READERS, {"rid": row.id})]
+            item = open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content))
+            problem = item_problem(facts, kind, item)
+            if problem:
+                problems.append(f"The {kind} {item_id} of record {row.reference} {problem} It is not shown.")
+            else:
+                items[kind].append(item)
+        granted = {g.user_id: g.granted_at for g in conn.execute(_READERS, {"rid": row.id})}
+        readers = [(session.directory.person(uid).username, reason, granted.get(uid, ""))
+                   for uid, reason in facts.readers.items()]
         session.append(conn, [audit.Event("record.viewed", record_id=row.id, object=row.reference,
                                           properties={"reference": row.reference})])
-    return RecordView(summary_of(session, row), record.body, record.signed, addenda, disclosures, readers)
+    return RecordView(summary_of(session, row, facts), record.body, record.signed, items["addendum"],
+                      items["disclosure"], readers, tuple(problems))
+
+
+def check_content(reference: str, facts: RecordFacts, record: Item) -> None:
+    """Refuse a record's decrypted content unless it is what its author wrote: signed by the
+    author the signed log names, matching the hash they submitted, and a well-formed record."""
+    altered = f"Record {reference}'s content does not match what its author"
+    if record.author_id != facts.author_id:
+        raise TamperDetected(f"{altered} wrote: it is signed by someone else.")
+    if facts.submitted:
+        if not record.signed:
+            raise TamperDetected(f"{altered} submitted: it is not signed.")
+        if facts.content_sha256 is not None and record.digest != facts.content_sha256:
+            raise TamperDetected(f"{altered} submitted.")
+    try:
+        checked = record_schema.validate(record.body) if facts.submitted else record_schema.check_draft(record.body)
+    except InvalidInput:
+        raise TamperDetected(f"Record {reference}'s content is not a well-formed record.") from None
+    if facts.submitted and checked != record.body:
+        raise TamperDetected(f"Record {reference}'s content is not a well-formed record.")
+
+
+def item_problem(facts: RecordFacts, kind: str, item: Item) -> str:
+    """Why an addendum or disclosure is not what its signed event states, or ''."""
+    stated = facts.items.get((kind, item.id))
+    if stated is None:
+        return "has no signed event in the log."
+    signer, digest = stated
+    if not item.signed or item.author_id != signer:
+        return "is not signed by the person whose event added it."
+    if digest is not None and item.digest != digest:
+        return "does not match what was added."
+    if not isinstance(item.body.get("text" if kind == "addendum" else "summary"), str):
+        return "is not well formed."
+    return ""
 
 
 def add_addendum(session: Session, ref: str | int, text: str) -> int:
@@ -316,23 +387,27 @@ def add_addendum(session: Session, ref: str | int, text: str) -> int:
     session.require_ready()
     record_schema.check_text(text, "addendum", required=True)
     with session.write() as conn:
-        row, key = _submitted(session, conn, ref, "adding an addendum")
+        row, key, _facts = _submitted(session, conn, ref, "adding an addendum")
         addendum_id = _next_id(conn, _a)
-        blob = seal_body(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text}, sign=True)
+        blob, digest = seal_signed(session, key, "addendum", row.id, addendum_id, row.key_version, {"text": text},
+                                   sign=True)
         conn.execute(insert(Addendum).values(id=addendum_id, record_id=row.id, author_id=session.user_id,
                                              created_at=audit.now_iso(session.vault.clock), content=blob))
-        session.append(conn, [audit.Event("record.addendum", record_id=row.id, object=row.reference,
-                                          properties={"reference": row.reference, "addendum_id": addendum_id})])
+        session.append(conn, [audit.Event("record.addendum", record_id=row.id, object=row.reference, properties={
+            "reference": row.reference, "addendum_id": addendum_id, "content_sha256": digest})])
     return addendum_id
 
 
-def _share(session: Session, conn: Connection, row: Any, key: bytes, people: Sequence[Person], reason: str,
-           now: str) -> list[Person]:
-    """Seal the key to each person who is not already a reader; return those added."""
-    current = set(conn.execute(select(Grant.user_id).where(
-        Grant.record_id == row.id, Grant.user_id.is_not(None), Grant.revoked_at.is_(None))).scalars())
-    added = [p for p in people if p.user_id not in current]
+def _share(session: Session, conn: Connection, row: Any, facts: RecordFacts, key: bytes, people: Sequence[Person],
+           reason: str, now: str) -> list[Person]:
+    """Seal the key to each person the signed log does not show as a reader; return those
+    added. A grants row for them that no fact backs (planted) loses its key first."""
+    session.directory_require_sealing()
+    added = [p for p in people if p.user_id not in facts.readers]
     if added:
+        conn.execute(update(Grant).where(Grant.record_id == row.id, Grant.user_id.in_([p.user_id for p in added]),
+                                         Grant.revoked_at.is_(None))
+                     .values(sealed=None, revoked_at=now, revoked_by=session.user_id))
         _insert_grants(session, conn, row.id, row.key_version, key, [(p, reason) for p in added], now,
                        recovery=False)
     return added
@@ -354,9 +429,9 @@ def share(session: Session, ref: str | int, to: str, reason: str) -> None:
     session.require_ready()
     record_schema.check_choice(reason, "reason", record_schema.SHARE_REASONS)
     with session.write() as conn:
-        row, key = _submitted(session, conn, ref, "sharing it")
+        row, key, facts = _submitted(session, conn, ref, "sharing it")
         person = _recipient(session, to)
-        if not _share(session, conn, row, key, [person], reason, audit.now_iso(session.vault.clock)):
+        if not _share(session, conn, row, facts, key, [person], reason, audit.now_iso(session.vault.clock)):
             raise InvalidInput(f"{person.username!r} can already read record {row.reference}.")
         session.append(conn, [audit.Event("record.shared", record_id=row.id, object=row.reference, properties={
             "reference": row.reference, "to": person.user_id, "to_username": person.username, "reason": reason})])
@@ -366,12 +441,12 @@ def refer(session: Session, ref: str | int) -> list[str]:
     """Share with every active safeguarding officer and deputy at once; return who was added."""
     session.require_ready()
     with session.write() as conn:
-        row, key = _submitted(session, conn, ref, "referring it")
+        row, key, facts = _submitted(session, conn, ref, "referring it")
         team = session.directory.active_with_any_role(policy.SAFEGUARDING_TEAM)
         if not team:
             raise InvalidInput("There is no active safeguarding officer or deputy to refer to.")
         now = audit.now_iso(session.vault.clock)
-        added = _share(session, conn, row, key, team, "referral", now)
+        added = _share(session, conn, row, facts, key, team, "referral", now)
         conn.execute(update(Record).where(Record.id == row.id).values(referred_at=row.referred_at or now))
         session.append(conn, [audit.Event("record.referred", record_id=row.id, object=row.reference, properties={
             "reference": row.reference, "to": [p.user_id for p in team], "added": [p.user_id for p in added]})])
@@ -384,15 +459,15 @@ def revoke(session: Session, ref: str | int, from_user: str) -> None:
     from vault.keyslots import normalize_username
 
     with session.write() as conn:
-        row, grant = _readable(session, conn, ref)
-        if not (row.author_id == session.user_id or policy.SAFEGUARDING_TEAM & session.roles):
+        row, grant, facts = _readable(session, conn, ref)
+        if not (facts.author_id == session.user_id or policy.SAFEGUARDING_TEAM & session.roles):
             raise AccessDenied("Only the record's author or the safeguarding team can revoke access.")
         person = session.directory.by_name(normalize_username(from_user))
-        if person.user_id == row.author_id:
+        if person.user_id == facts.author_id:
             raise InvalidInput("The author's access to their own record cannot be revoked.")
-        target = _live_grant(conn, row.id, person.user_id)
-        if target is None:
+        if person.user_id not in facts.readers:
             raise InvalidInput(f"{person.username!r} cannot read record {row.reference}.")
+        session.directory_require_sealing()
         old_key, old_version = content_key(session, row, grant), row.key_version
         new_key, new_version = crypto.random_bytes(crypto.KEY_SIZE), row.key_version + 1
         now = audit.now_iso(session.vault.clock)
@@ -404,13 +479,24 @@ def revoke(session: Session, ref: str | int, from_user: str) -> None:
             for item in conn.execute(select(table.id, table.content).where(table.record_id == row.id)).all():
                 conn.execute(update(table).where(table.id == item.id).values(content=reencrypt(
                     old_key, new_key, kind, row.id, item.id, old_version, new_version, bytes(item.content))))
-        conn.execute(update(Grant).where(Grant.id == target.id).values(
-            sealed=None, revoked_at=now, revoked_by=session.user_id))
+        # The new key goes only to the readers the signed log names (and the recovery key): a
+        # grants row no fact backs loses its key, and a reader whose row was deleted gets one back.
+        keep = {uid: reason for uid, reason in facts.readers.items() if uid != person.user_id}
+        sealed_to: set[int | None] = set()
         for g in conn.execute(select(Grant).where(Grant.record_id == row.id, Grant.revoked_at.is_(None))).all():
-            public = (session.directory.recovery_public if g.user_id is None
-                      else session.directory.person(g.user_id).hpke_public)
-            conn.execute(update(Grant).where(Grant.id == g.id).values(
-                key_version=new_version, sealed=seal_to(session, public, row.id, new_version, new_key)))
+            if (g.user_id is None and None not in sealed_to) or (g.user_id in keep and g.user_id not in sealed_to):
+                public = (session.directory.recovery_public if g.user_id is None
+                          else session.directory.person(g.user_id).hpke_public)
+                conn.execute(update(Grant).where(Grant.id == g.id).values(
+                    key_version=new_version, sealed=seal_to(session, public, row.id, new_version, new_key)))
+                sealed_to.add(g.user_id)
+            else:
+                conn.execute(update(Grant).where(Grant.id == g.id).values(
+                    sealed=None, revoked_at=now, revoked_by=session.user_id))
+        missing = [(session.directory.person(uid), reason) for uid, reason in keep.items() if uid not in sealed_to]
+        if missing or None not in sealed_to:
+            _insert_grants(session, conn, row.id, new_version, new_key, missing, now,
+                           recovery=None not in sealed_to)
         session.append(conn, [audit.Event("record.revoked", record_id=row.id, object=row.reference, properties={
             "reference": row.reference, "from": person.user_id, "from_username": person.username,
             "key_version": new_version})])
@@ -428,15 +514,17 @@ def disclose(session: Session, ref: str | int, *, to: str, channel: str, basis: 
     record_schema.check_text(basis, "basis", limit=record_schema.MAX_SHORT_CHARS, required=True)
     record_schema.check_text(summary, "summary", required=True)
     with session.write() as conn:
-        row, key = _submitted(session, conn, ref, "recording a disclosure")
+        row, key, _facts = _submitted(session, conn, ref, "recording a disclosure")
         disclosure_id = _next_id(conn, _x)
         body = {"to": to, "channel": channel, "basis": basis, "summary": summary, "consent": consent}
-        blob = seal_body(session, key, "disclosure", row.id, disclosure_id, row.key_version, body, sign=True)
+        blob, digest = seal_signed(session, key, "disclosure", row.id, disclosure_id, row.key_version, body,
+                                   sign=True)
         conn.execute(insert(ExternalDisclosure).values(
             id=disclosure_id, record_id=row.id, actor_id=session.user_id,
             created_at=audit.now_iso(session.vault.clock), channel=channel, consent=consent, content=blob))
         session.append(conn, [audit.Event("record.disclosed", record_id=row.id, object=row.reference, properties={
-            "reference": row.reference, "disclosure_id": disclosure_id, "channel": channel, "consent": consent})])
+            "reference": row.reference, "disclosure_id": disclosure_id, "channel": channel, "consent": consent,
+            "content_sha256": digest})])
     return disclosure_id
 
 
@@ -445,11 +533,22 @@ def history(session: Session, ref: str | int) -> list[HistoryEntry]:
     session.require_ready()
     t = table(AuditEvent)
     with session.read() as conn:
-        row, _grant = _readable(session, conn, ref, destroyed_too=True)
+        row, _grant, _facts = _readable(session, conn, ref, destroyed_too=True)
         rows = conn.execute(select(t.c.seq, t.c.at, t.c.actor_id, t.c.action, t.c.properties)
                             .where(t.c.record_id == row.id).order_by(t.c.seq)).all()
-    return [HistoryEntry(r.seq, r.at, session.directory.person(r.actor_id).username, r.action,
-                         json.loads(r.properties)) for r in rows]
+    return [_history_entry(session, r) for r in rows]
+
+
+def _history_entry(session: Session, r: Any) -> HistoryEntry:
+    """One line of a record's trail; an event whose properties are not canonical JSON, or whose
+    actor the signed log never introduced, is shown in place and marked, never stopping the screen."""
+    person = session.directory.people.get(r.actor_id)
+    actor = person.username if person is not None else f"user {r.actor_id}"
+    details = ledger.canonical_properties(r.properties)
+    if details is None:
+        return HistoryEntry(r.seq, r.at, actor, r.action, {},
+                            f"Audit event {r.seq} has properties that are not canonical JSON.")
+    return HistoryEntry(r.seq, r.at, actor, r.action, details)
 
 
 def record_id_for(session: Session, ref: str | int) -> int:

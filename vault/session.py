@@ -26,7 +26,6 @@ from vault.errors import (
     DamagedVault,
     InvalidInput,
     PasswordChangeRequired,
-    TamperDetected,
     VaultError,
     VaultExists,
     VaultNotFound,
@@ -239,19 +238,18 @@ class Vault:
             if first != s.anchor:
                 raise DamagedVault("vault.db does not belong to this vault's keys; restore the pair from one backup.")
             meta = {key: value for key, value in conn.execute(select(VaultMeta.key, VaultMeta.value))}
-            user = conn.execute(select(User).where(User.id == s.user_id)).first()
-            roles = frozenset(conn.execute(select(UserRole.role).where(UserRole.user_id == s.user_id)).scalars())
             people = directory.load(conn, meta.get("vault_id", ""), s.anchor)
         if meta.get("vault_id") != self.keyring.vault_id():
             raise DamagedVault("vault.db does not belong to this vault's keys; restore the pair from one backup.")
         signer = crypto.Signer(s.sign_private)
         me = people.people.get(s.user_id)
-        if (user is None or user.username != username or user.disabled_at is not None or me is None
-                or me.disabled or me.sign_public != signer.public_raw()):
-            raise DamagedVault("The vault's user table does not match this user's keys.")
-        # Roles as the signed log records them; the editable table must agree.
-        if roles != me.roles:
-            raise TamperDetected("This user's roles in the database differ from the signed audit log.")
+        # Who this user is, their roles and whether they are disabled come from the signed log
+        # only. The users and user_roles tables are indexes any colleague can edit: a row added
+        # or changed there is named by ``check``, never enforced against the user (no lock-out).
+        if me is None or me.username != username or me.sign_public != signer.public_raw():
+            raise DamagedVault("The signed audit log does not record this user with these keys.")
+        if me.disabled:
+            raise DamagedVault("The signed audit log records this user as disabled.")
         return Session(self, engine, s.user_id, username, me.roles, s, must_change, meta, people)
 
     def _record_unlock(self, session: Session) -> None:
@@ -311,6 +309,8 @@ class Session:
         self.directory = people
         # Unsealed record keys, (record id, key version) -> key; dropped at lock.
         self.content_keys: dict[tuple[int, int], bytes] = {}
+        # Events whose signature this session has checked (seq -> hash), so each is checked once.
+        self.verified_events: dict[int, bytes] = {}
 
     # --- plumbing ----------------------------------------------------------------
 
@@ -372,6 +372,13 @@ class Session:
         owners = {p.username: p.hpke_public for p in people.people.values() if not p.disabled}
         return owners, people.recovery_public
 
+    def directory_require_sealing(self) -> None:
+        """Refuse to seal any key while the signed log's record of a right taken away (a disable,
+        a key rotation) does not verify: sealing then could give a key to someone who lost it."""
+        check = getattr(self.directory, "require_sealing", None)
+        if check is not None:
+            check()
+
     def sign(self, message: bytes) -> bytes:
         """Sign with this user's Ed25519 key."""
         if self._signer is None:
@@ -391,6 +398,7 @@ class Session:
             self._secrets = None
             self._signer = None
             self.content_keys.clear()
+            self.verified_events.clear()
 
     def __enter__(self) -> Session:
         return self

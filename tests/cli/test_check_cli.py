@@ -67,7 +67,7 @@ def test_a_damaged_page_is_named_with_a_failing_status(cli: Run, vault_dir: Path
 
 
 def test_a_vault_that_cannot_unlock_still_gets_one_sentence(cli: Run, vault_dir: Path) -> None:
-    _flip(vault_dir, _root(vault_dir, "users"))
+    _flip(vault_dir, _root(vault_dir, "audit_events"))
     refused = cli("user", "list", "--user", "alice", "--password-stdin", stdin=PW + "\n")
     assert refused.code == 1 and "damaged" in refused.err  # the vault no longer opens
     result = _check(cli)

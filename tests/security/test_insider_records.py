@@ -1,0 +1,163 @@
+"""An insider against records (issue 14): an ordinary member of staff who holds the database key,
+as every user does, edits the tables directly — and the vault acts only on what the signed log
+states (docs/integrity.md §2, §5).
+
+Each test is an attack that worked before the record facts were folded from the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ADMIN, Built, FakeClock
+from tests.security._util import Template, assert_one_sentence, built_from, people_template
+from vault import crypto, envelopes
+from vault.errors import AccessDenied, TamperDetected
+from vault.session import Session
+
+PEOPLE = (("bob", "staff"), ("lena", "line_manager"), ("mallory", "staff"), ("sofia", "safeguarding_officer"))
+
+
+def record(**fields_: Any) -> dict[str, Any]:
+    return {"own_words": "She said the door was locked.", "observations": "She was shaking.", **fields_}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return people_template(tmp_path_factory.mktemp("insider-records") / "vault", PEOPLE)
+
+
+@pytest.fixture
+def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
+    return built_from(template, tmp_path / "vault", clock)
+
+
+@contextmanager
+def unlocked(v: Built, *names: str) -> Iterator[dict[str, Session]]:
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(v.unlock(name)) for name in names}
+
+
+def insider(session: Session, sql: str, *params: Any) -> None:
+    """SQL run with the database key and every trigger dropped first: a trigger stops no one
+    who can drop it."""
+    with session.engine.begin() as conn:
+        for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").all():
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        conn.exec_driver_sql(sql, params if params else ())
+
+
+def record_id(session: Session, ref: str) -> int:
+    with session.read() as conn:
+        return int(conn.exec_driver_sql("SELECT id FROM records WHERE reference = ?", (ref,)).scalar_one())
+
+
+def test_a_planted_grant_is_not_honoured_by_the_next_revoke(v: Built) -> None:
+    with unlocked(v, "bob", "lena", "mallory") as s:
+        ref = s["bob"].create_record(record(), share_with=[("lena", "line_manager_advice")])
+        rid = record_id(s["bob"], ref)
+        # mallory plants a grants row for herself (no key in it) ...
+        insider(s["mallory"], "INSERT INTO grants (record_id, user_id, hpke_suite, key_version, sealed, granted_by, "
+                              "granted_at, reason) VALUES (?, ?, ?, 1, NULL, ?, '2026-01-01T00:00:00.000000Z', "
+                              "'legal_duty')", rid, s["mallory"].user_id, s["bob"].directory.hpke_suite,
+                s["bob"].user_id)
+        # ... and waits for a revoke, which used to seal the new key to every grants row.
+        s["bob"].revoke_record(ref, "lena")
+        with pytest.raises(AccessDenied) as refused:
+            s["mallory"].view_record(ref)
+        assert_one_sentence(refused.value)
+        with s["bob"].read() as conn:
+            sealed = conn.exec_driver_sql("SELECT sealed FROM grants WHERE record_id = ? AND user_id = ?",
+                                          (rid, s["mallory"].user_id)).scalars().all()
+        assert sealed and all(x is None for x in sealed)
+        assert ref not in {r.reference for r in s["mallory"].list_records()}
+        assert {name for name, _reason, _at in s["bob"].view_record(ref).readers} == {"bob"}
+
+
+def test_a_grant_sealed_by_a_reader_without_a_share_event_is_not_honoured(v: Built) -> None:
+    with unlocked(v, "bob", "mallory") as s:
+        bob, mallory = s["bob"], s["mallory"]
+        ref = bob.create_record(record())
+        rid = record_id(bob, ref)
+        key = bob.content_keys[(rid, 1)]
+        sealed = crypto.hpke_seal(bob.directory.hpke_suite, mallory.directory.person(mallory.user_id).hpke_public,
+                                  key, envelopes.grant_info(bob.vault_id, rid, 1))
+        insider(bob, "INSERT INTO grants (record_id, user_id, hpke_suite, key_version, sealed, granted_by, granted_at, "
+                     "reason) VALUES (?, ?, ?, 1, ?, ?, '2026-01-01T00:00:00.000000Z', 'legal_duty')",
+                rid, mallory.user_id, bob.directory.hpke_suite, sealed, bob.user_id)
+        with pytest.raises(AccessDenied):
+            mallory.view_record(ref)
+        assert ref not in {r.reference for r in mallory.list_records()}
+
+
+def test_a_reader_cannot_rewrite_a_submitted_record_under_its_key(v: Built) -> None:
+    with unlocked(v, "bob", "lena") as s:
+        bob, lena = s["bob"], s["lena"]
+        ref = bob.create_record(record(), share_with=[("lena", "line_manager_advice")])
+        rid = record_id(bob, ref)
+        lena.view_record(ref)
+        key = lena.content_keys[(rid, 1)]
+        forged = envelopes.seal_body(lena, key, "record", rid, rid, 1, record(own_words="Nothing happened."),
+                                     sign=True)
+        insider(lena, "UPDATE records SET content = ? WHERE id = ?", forged, rid)
+        for session in (bob, lena):
+            with pytest.raises(TamperDetected, match="does not match what its author") as info:
+                session.view_record(ref)
+            assert_one_sentence(info.value)
+
+
+def test_a_body_its_author_signed_but_did_not_submit_is_refused_in_one_sentence(v: Built) -> None:
+    with unlocked(v, "bob") as s:
+        bob = s["bob"]
+        ref = bob.create_record(record())
+        rid = record_id(bob, ref)
+        key = bob.content_keys[(rid, 1)]
+        # Signed by the author, but not what they submitted, and lacking a required field.
+        broken = envelopes.seal_body(bob, key, "record", rid, rid, 1, {"own_words": "x"}, sign=True)
+        insider(bob, "UPDATE records SET content = ? WHERE id = ?", broken, rid)
+        with pytest.raises(TamperDetected) as info:
+            bob.view_record(ref)
+        assert_one_sentence(info.value)
+
+
+def test_a_planted_record_is_neither_listed_nor_opened_even_by_the_officer_it_is_sealed_to(v: Built) -> None:
+    with unlocked(v, "mallory", "sofia", "bob") as s:
+        mallory, sofia, bob = s["mallory"], s["sofia"], s["bob"]
+        real = bob.create_record(record())
+        rid = record_id(bob, real) + 1
+        key = crypto.random_bytes(crypto.KEY_SIZE)
+        # bob as the author in the table; the body signed by mallory, who made it.
+        body = envelopes.seal_body(mallory, key, "record", rid, rid, 1, record(own_words="Invented."), sign=True)
+        insider(mallory, "INSERT INTO records (id, reference, author_id, status, category, urgency, protected, "
+                         "created_at, updated_at, submitted_at, referred_at, key_version, content) VALUES "
+                         "(?, 'IV-2026-0900', ?, 'submitted', 'safeguarding', 'immediate', 0, "
+                         "'2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', "
+                         "'2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', 1, ?)",
+                rid, bob.user_id, body)
+        for person in (sofia, bob):
+            sealed = crypto.hpke_seal(bob.directory.hpke_suite, person.directory.person(person.user_id).hpke_public,
+                                      key, envelopes.grant_info(bob.vault_id, rid, 1))
+            insider(mallory, "INSERT INTO grants (record_id, user_id, hpke_suite, key_version, sealed, granted_by, "
+                             "granted_at, reason) VALUES (?, ?, ?, 1, ?, ?, '2026-01-01T00:00:00.000000Z', 'referral')",
+                    rid, person.user_id, bob.directory.hpke_suite, sealed, bob.user_id)
+        for person in (sofia, bob):
+            assert "IV-2026-0900" not in {r.reference for r in person.list_records()}
+            with pytest.raises(AccessDenied):
+                person.view_record("IV-2026-0900")
+
+
+def test_a_row_in_user_roles_or_users_locks_no_one_out(v: Built) -> None:
+    with unlocked(v, "mallory") as s:
+        sofia_id = s["mallory"].directory.by_name("sofia").user_id
+        insider(s["mallory"], "INSERT INTO user_roles (user_id, role) VALUES (?, 'auditor')", sofia_id)
+        insider(s["mallory"], "UPDATE users SET disabled_at = '2026-01-01T00:00:00.000000Z' WHERE id = ?", sofia_id)
+    with v.unlock("sofia") as sofia:
+        assert sofia.roles == frozenset({"safeguarding_officer"})
+        sofia.list_records()
+    with v.unlock(ADMIN) as alice:
+        assert alice.roles == frozenset({"admin"})

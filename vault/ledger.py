@@ -1,0 +1,231 @@
+"""What the signed log says about one record: who wrote it, what was submitted, who may read it
+at which key version and why, whether it was referred or destroyed (docs/integrity.md §2, §5).
+
+The ``records`` and ``grants`` tables are indexes any holder of the database key can edit; the
+facts here come only from the record's own events, each re-hashed, its signature checked with
+the key the signed directory records for its signer, its properties in canonical form, and its
+signer entitled to state it at that point of the log:
+
+- ``record.created``: any writer; the signer *is* the author (the table's ``author_id`` is not
+  consulted);
+- ``record.submitted``: the author only; newer events carry the SHA-256 of the signed body;
+- ``record.shared`` / ``record.referred``: someone who could read the record at that version;
+- ``record.revoked``: a reader who is the author or on the safeguarding team; it starts a new
+  key version without the person revoked;
+- ``record.addendum`` / ``record.disclosed``: a reader; the item counts only if signed by the
+  event's signer (and, in newer events, with the hash the event states);
+- ``record.destroyed``: the safeguarding team.
+
+An event that fails any check is not a fact: it is named in :attr:`RecordFacts.problems` and
+changes nothing. A verified event's hash is remembered for the session, so its signature is
+checked once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Connection, bindparam, select
+
+from vault import audit, crypto, policy
+from vault.models import AuditEvent, table
+
+if TYPE_CHECKING:
+    from vault.directory import Directory
+
+FACT_ACTIONS: Final = ("record.created", "record.submitted", "record.shared", "record.referred",
+                       "record.revoked", "record.addendum", "record.disclosed", "record.destroyed")
+
+_t = table(AuditEvent)
+_COLUMNS: Final = (_t.c.seq, _t.c.at, _t.c.actor_id, _t.c.action, _t.c.record_id, _t.c.object,
+                   _t.c.properties, _t.c.prev_hash, _t.c.hash, _t.c.signature)
+_EVENTS_OF = (select(*_COLUMNS)
+              .where(_t.c.record_id.in_(bindparam("ids", expanding=True)), _t.c.action.in_(FACT_ACTIONS))
+              .order_by(_t.c.seq))
+PARALLEL_FROM: Final = 64  # signatures: below this, a thread pool costs more than it saves
+
+
+@dataclass
+class RecordFacts:
+    """One record as its signed events state it."""
+
+    record_id: int
+    reference: str | None = None
+    author_id: int | None = None  # None: no verified record.created — the row was planted
+    created_at: str | None = None
+    submitted: bool = False
+    content_sha256: str | None = None  # what was submitted (events from before it was recorded: None)
+    key_version: int = 1
+    readers: dict[int, str] = field(default_factory=dict)  # user id -> reason, at key_version
+    referred_at: str | None = None
+    destroyed: bool = False
+    items: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)  # -> (signer, sha256)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return self.author_id is not None
+
+    def may_read(self, user_id: int) -> bool:
+        return self.exists and not self.destroyed and user_id in self.readers
+
+
+def load(conn: Connection, directory: Directory, record_ids: Iterable[int],
+         verified: MutableMapping[int, bytes]) -> dict[int, RecordFacts]:
+    """The facts of each record in ``record_ids`` (one query, signatures checked together).
+
+    ``verified`` maps the sequence numbers of events already checked to their hashes; it is
+    read and extended (a session keeps one, so a signature is checked once per session)."""
+    ids = sorted(set(record_ids))
+    out = {rid: RecordFacts(rid) for rid in ids}
+    if not ids:
+        return out
+    rows = conn.execute(_EVENTS_OF, {"ids": ids}).all()
+    good = _genuine(rows, directory, verified)
+    for row in rows:
+        facts = out[int(row.record_id)]
+        problem = good.get(int(row.seq))
+        if problem is None:
+            problem = _fold(facts, directory, row)
+        if problem:
+            facts.problems.append(f"Audit event {row.seq} ({row.action}) {problem}")
+    return out
+
+
+def one(conn: Connection, directory: Directory, record_id: int,
+        verified: MutableMapping[int, bytes]) -> RecordFacts:
+    return load(conn, directory, [record_id], verified)[record_id]
+
+
+def _genuine(rows: Sequence[Any], directory: Directory, verified: MutableMapping[int, bytes]) -> dict[int, str | None]:
+    """seq -> None if the event is intact and signed by its actor, else why not."""
+    result: dict[int, str | None] = {}
+    checks: list[tuple[int, crypto.Verifier, bytes, bytes]] = []
+    verifiers: dict[int, crypto.Verifier] = {}
+    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
+        digest = bytes(digest)
+        if audit.event_hash(bytes(prev_hash), seq, at, actor_id, action, record_id, obj, props) != digest:
+            result[seq] = "was altered (its hash does not match)."
+            continue
+        if verified.get(seq) == digest:
+            result[seq] = None
+            continue
+        person = directory.people.get(actor_id)
+        if person is None:
+            result[seq] = f"is by user {actor_id}, whom the signed log never introduced."
+            continue
+        if actor_id not in verifiers:
+            verifiers[actor_id] = crypto.Verifier(person.sign_public)
+        checks.append((seq, verifiers[actor_id], bytes(signature), digest))
+    digests = {seq: digest for seq, _verifier, _sig, digest in checks}
+    for seq, ok in _verify_all(checks):
+        result[seq] = None if ok else "is not signed by the user it names."
+        if ok:
+            verified[seq] = digests[seq]
+    return result
+
+
+def _verify_all(checks: Sequence[tuple[int, crypto.Verifier, bytes, bytes]]) -> list[tuple[int, bool]]:
+    """Check signatures; from PARALLEL_FROM on two threads (Ed25519 verify releases the GIL)."""
+    def run(part: Sequence[tuple[int, crypto.Verifier, bytes, bytes]]) -> list[tuple[int, bool]]:
+        return [(seq, verifier.verify(sig, digest)) for seq, verifier, sig, digest in part]
+
+    if len(checks) < PARALLEL_FROM:
+        return run(checks)
+    half = len(checks) // 2
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="record-facts") as pool:
+        first, second = pool.map(run, (checks[:half], checks[half:]))
+    return first + second
+
+
+def canonical_properties(text: str) -> dict[str, Any] | None:
+    """The event's properties if they are a JSON object in canonical form, else None."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict) or audit.canonical_json(value) != text:
+        return None
+    return value
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
+    """Apply one genuine event to ``facts``; return why it is not a fact, or ''."""
+    action, actor_id, seq = row.action, int(row.actor_id), int(row.seq)
+    p = canonical_properties(row.properties)
+    if p is None:
+        return "has properties that are not canonical JSON."
+    person = directory.people[actor_id]
+    disabled_seq = getattr(person, "disabled_seq", None)
+    if disabled_seq is not None and disabled_seq < seq:
+        return "is by a user who was disabled before it."
+    if facts.destroyed:
+        return "comes after the record was destroyed."
+    if action == "record.created":
+        if facts.exists:
+            return "creates the record a second time."
+        if not person.roles & policy.WRITERS:
+            return "is by a user who does not write records."
+        facts.author_id, facts.created_at = actor_id, str(row.at)
+        facts.reference = row.object if isinstance(row.object, str) else None
+        facts.readers = {actor_id: "author"}
+        if p.get("status") == "submitted":
+            facts.submitted = True
+        return ""
+    if not facts.exists:
+        return "is about a record whose creation the signed log does not show."
+    reader = actor_id in facts.readers
+    if action == "record.submitted":
+        if actor_id != facts.author_id:
+            return "submits a record its signer did not write."
+        sha = p.get("content_sha256")
+        facts.submitted = True
+        facts.content_sha256 = sha if isinstance(sha, str) else None
+        return ""
+    if action == "record.destroyed":
+        if not person.roles & policy.SAFEGUARDING_TEAM:
+            return "destroys a record, but its signer is not on the safeguarding team."
+        facts.destroyed = True  # its readers stay named: they are told it was destroyed
+        return ""
+    if not reader:
+        return "is by a user who could not read the record at that point."
+    if action == "record.shared":
+        to = _int(p.get("to"))
+        if to is None or to not in directory.people or not policy.may_read(directory.people[to].roles):
+            return "shares the record with someone who may not read records."
+        facts.readers.setdefault(to, str(p.get("reason", "")))
+    elif action == "record.referred":
+        added = p.get("added", p.get("to"))
+        if not isinstance(added, list) or any(_int(u) is None for u in added):
+            return "names the people it refers to unreadably."
+        for uid in added:
+            officer = directory.people.get(uid)
+            if officer is None or not officer.roles & policy.SAFEGUARDING_TEAM:
+                return "refers the record to someone not on the safeguarding team."
+        for uid in added:
+            facts.readers.setdefault(uid, "referral")
+        facts.referred_at = facts.referred_at or str(row.at)
+    elif action == "record.revoked":
+        target, version = _int(p.get("from")), _int(p.get("key_version"))
+        if actor_id != facts.author_id and not person.roles & policy.SAFEGUARDING_TEAM:
+            return "revokes access, but its signer is neither the author nor on the safeguarding team."
+        if target is None or target == facts.author_id or version != facts.key_version + 1:
+            return "revokes access unreadably (its reader or key version does not follow)."
+        facts.readers.pop(target, None)
+        facts.key_version = version
+    elif action in ("record.addendum", "record.disclosed"):
+        kind, key = ("addendum", "addendum_id") if action == "record.addendum" else ("disclosure", "disclosure_id")
+        item = _int(p.get(key))
+        if item is None or not facts.submitted:
+            return "adds to a record that was not submitted, or names no item."
+        sha = p.get("content_sha256")
+        facts.items[(kind, item)] = (actor_id, sha if isinstance(sha, str) else None)
+    return ""
