@@ -108,8 +108,9 @@ def list_contacts(session: Session) -> list[ContactEntry]:
                             .order_by(_t.c.position, _t.c.id)).all()
         saves = {row.object: row for row in conn.execute(_NEWEST_SAVES)}
         checker = _Checker(conn, people)
-        return [checker.entry(int(i), name, phone, notes, int(position), saves.get(str(i)))
-                for i, name, phone, notes, position in rows]
+        listed = [checker.entry(int(i), name, phone, notes, int(position), saves.pop(str(i), None))
+                  for i, name, phone, notes, position in rows]
+        return listed + checker.removed({int(i) for i, *_ in rows}, saves)
 
 
 class _Checker:
@@ -150,6 +151,18 @@ class _Checker:
             return self._unconfirmed(stored, saved_name, "It does not hold what an admin last saved "
                                      f"(audit event {seq}).")
         return stored
+
+    def removed(self, row_ids: set[int], saves: dict[str, Any]) -> list[ContactEntry]:
+        """Contacts an admin saved (or the vault was created with) whose row is gone: no one can
+        remove a contact in the vault, so the row was deleted outside it."""
+        gone: dict[int, str] = {i: seed[1] for i, seed in SEEDED.items() if i not in row_ids}
+        for save in saves.values():
+            problem, props = self._check(save)
+            if not problem:  # only an admin's genuine save counts as a contact that was there
+                gone[int(props["contact_id"])] = props["name"] if isinstance(props.get("name"), str) else ""
+        return [ContactEntry(i, name, "", "", 0, confirmed=False, saved_name=name,
+                             problem="It was removed outside the vault, where no one can remove a contact.")
+                for i, name in sorted(gone.items())]
 
     @staticmethod
     def _unconfirmed(stored: ContactEntry, saved_name: str, problem: str) -> ContactEntry:
@@ -221,19 +234,29 @@ def save_contact(session: Session, contact_id: int | None, *, name: str, phone: 
               "updated_at": audit.now_iso(session.vault.clock), "updated_by": session.user_id}
     with session.write() as conn:
         if contact_id is None:
-            count, last = conn.execute(select(func.count(), func.coalesce(func.max(_t.c.position), 0))).one()
-            if count >= MAX_CONTACTS:
-                raise InvalidInput(f"A vault keeps at most {MAX_CONTACTS} contacts.")
-            position = int(last) + 1
+            position = _next_position(conn)
             inserted = conn.execute(insert(_t).values(position=position, **values)).inserted_primary_key
             assert inserted is not None
             contact_id = int(inserted[0])
-        else:
-            found = conn.execute(select(_t.c.position).where(_t.c.id == contact_id)).scalar_one_or_none()
-            if found is None:
-                raise InvalidInput(f"There is no contact {contact_id}.")
+        elif (found := conn.execute(select(_t.c.position).where(_t.c.id == contact_id)).scalar_one_or_none()) \
+                is not None:
             position = int(found)
             conn.execute(update(_t).where(_t.c.id == contact_id).values(**values))
+        else:  # a contact removed outside the vault (list_contacts names it) is put back at the end
+            saved = conn.execute(select(_e.c.seq).where(_e.c.action == SAVED, _e.c.object == str(contact_id))
+                                 .limit(1)).first()
+            if saved is None and contact_id not in SEEDED:
+                raise InvalidInput(f"There is no contact {contact_id}.")
+            position = _next_position(conn)
+            conn.execute(insert(_t).values(id=contact_id, position=position, **values))
         session.append(conn, [audit.Event(SAVED, object=str(contact_id), properties={
             "contact_id": contact_id, "name": name, "content_sha256": content_sha256(name, phone, notes, position)})])
     return contact_id
+
+
+def _next_position(conn: Connection) -> int:
+    """The place after the last contact; refuses a contact beyond :data:`MAX_CONTACTS`."""
+    count, last = conn.execute(select(func.count(), func.coalesce(func.max(_t.c.position), 0))).one()
+    if count >= MAX_CONTACTS:
+        raise InvalidInput(f"A vault keeps at most {MAX_CONTACTS} contacts.")
+    return int(last) + 1

@@ -116,6 +116,19 @@ def test_a_planted_contact_is_not_confirmed_and_its_name_is_not_shown(vault: Bui
     assert "Refuge" not in planted.shown_name and FORGED not in planted.warning
 
 
+def test_a_contact_deleted_in_the_table_is_named_and_an_admin_puts_it_back(vault: Built) -> None:
+    refuge = _by_name(_contacts(vault), REFUGE)
+    _insider(vault, "DELETE FROM contacts WHERE id IN (:i, 3)", i=refuge.id)  # and a seeded one
+    listed = _contacts(vault)
+    gone = [c for c in listed if not c.confirmed]
+    assert [c.shown_name for c in gone] == ["Social Care Direct (children's and adults' social care)", REFUGE]
+    assert all(c.problem == "It was removed outside the vault, where no one can remove a contact." for c in gone)
+    with vault.unlock(ADMIN) as admin:
+        admin.save_contact(refuge.id, name=REFUGE, phone="0100 555 0123", notes=refuge.notes)
+    back = next(c for c in _contacts(vault) if c.id == refuge.id)
+    assert back.confirmed and back.phone == "0100 555 0123"
+
+
 def _forge_row(built: Built) -> int:
     police_id = _police_id(built)
     _insider(built, "UPDATE contacts SET phone = :p WHERE id = :i", p=FORGED, i=police_id)
