@@ -12,9 +12,13 @@ directory) with mode 0600. It holds:
   associated data, so none of them can be edited without the slot failing.
 * ``recovery``: the same, opened by the recovery code, holding the database
   key and the organisation's recovery HPKE private key.
-* ``failures``: failed-unlock counters per slot id, for the backoff and for the
-  audit log. These are unauthenticated on purpose: they only slow down guessing
-  through the application; offline guessing is what Argon2id is for.
+* ``failures``: failed-unlock counters, for the backoff and for the audit log:
+  one per slot id (and one for the recovery slot), never evicted, and ONE
+  shared by every username that has no slot (``"unknown"``), so that made-up
+  usernames neither grow the file nor push a real user's counter out. A count
+  leaves the file only once the audit log holds it. These are unauthenticated
+  on purpose: they only slow down guessing through the application; offline
+  guessing is what Argon2id is for.
 * ``db_key`` (only in a restored backup, and after a rekey): the database key
   now in use, identified by a hash of it, and sealed with HPKE to each slot
   owner's public key and to the recovery key. A slot still holds the key it was
@@ -63,7 +67,8 @@ BACKOFF_FREE_ATTEMPTS: Final = 5
 BACKOFF_CAP_S: Final = 15 * 60
 MIN_PASSWORD_LENGTH: Final = 12
 MAX_PASSWORD_LENGTH: Final = 1024
-_FAILURE_ENTRIES_MAX: Final = 1000
+UNKNOWN: Final = "unknown"  # the one failure counter of every username that has no slot
+RECOVERY: Final = "recovery"
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -439,6 +444,9 @@ class Keyring:
             slot_id = self.lookup(doc, username)
             if doc["slots"].pop(slot_id, None) is None:
                 return False
+            entry = doc["failures"].get(slot_id)
+            if isinstance(entry, dict) and not entry.get("unlogged"):
+                del doc["failures"][slot_id]  # its backoff means nothing now; an unlogged count stays
             self._write(doc)
             return True
 
@@ -457,21 +465,20 @@ class Keyring:
         """
         doc = self.load()
         slot_id = self.lookup(doc, username)
-        self._check_backoff(doc, slot_id)
         slot = doc["slots"].get(slot_id)
+        if slot is not None:
+            self._check_backoff(doc, slot_id)
         secret = password.encode("utf-8")
         try:
             if slot is None:
-                # Spend the same Argon2id time for an unknown user as for a known one:
-                # the cost of an existing slot, not of the configured default.
-                params = self.argon2
-                if doc["slots"]:
-                    params, _salt = _params_from(doc["slots"][min(doc["slots"])].get("kdf"))
-                crypto.derive_key(secret, crypto.random_bytes(crypto.SALT_SIZE), params)
+                # An unknown username costs what the costliest slot costs, really computed, so
+                # that no real username answers faster than a made-up one because its slot is
+                # the costliest.
+                crypto.derive_key(secret, crypto.random_bytes(crypto.SALT_SIZE), self.costliest(doc))
                 raise crypto.AuthenticationFailed()
             plain = self._unwrap(doc, slot_id, slot, secret)
         except crypto.AuthenticationFailed:
-            self._record_failure(slot_id)
+            self._record_failure(slot_id if slot is not None else UNKNOWN)
             raise WrongPassword("The username or password is wrong.") from None
         if doc["failures"].get(slot_id, {}).get("consecutive"):
             self._reset_consecutive(slot_id)
@@ -479,18 +486,34 @@ class Keyring:
         opened = replace(opened, db_key=self._database_key(doc, slot_id, opened.db_key, opened.hpke_private))
         return opened, bool(slot["must_change"])
 
+    def costliest(self, doc: dict[str, Any]) -> crypto.Argon2Params:
+        """The Argon2id parameters of the slot that costs most to open (the most memory blocks
+        processed, then the least parallelism): what a username without a slot is made to spend.
+        A slot whose parameters are unreadable or refused is skipped (its owner is told so);
+        with no readable slot, the cost new slots are given."""
+        costs = []
+        for slot in doc["slots"].values():
+            try:
+                params, _salt = _params_from(slot.get("kdf") if isinstance(slot, dict) else None)
+            except DamagedVault:
+                continue
+            costs.append(params)
+        if not costs:
+            return self.argon2
+        return max(costs, key=lambda p: (p.time_cost * p.memory_kib, -p.parallelism, p.memory_kib, p.time_cost))
+
     def open_recovery(self, code: str) -> RecoverySecrets:
         """Open the recovery slot; raise :class:`WrongRecoveryCode` if the code is wrong."""
         doc = self.load()
-        self._check_backoff(doc, "recovery")
+        self._check_backoff(doc, RECOVERY)
         secret = normalize_recovery_code(code)
         try:
-            plain = self._unwrap(doc, "recovery", doc["recovery"], secret)
+            plain = self._unwrap(doc, RECOVERY, doc["recovery"], secret)
         except crypto.AuthenticationFailed:
-            self._record_failure("recovery")
+            self._record_failure(RECOVERY)
             raise WrongRecoveryCode("The recovery code is wrong.") from None
         opened = _recovery_from(plain)
-        return replace(opened, db_key=self._database_key(doc, "recovery", opened.db_key, opened.hpke_private))
+        return replace(opened, db_key=self._database_key(doc, RECOVERY, opened.db_key, opened.hpke_private))
 
     def _check_backoff(self, doc: dict[str, Any], slot_id: str) -> None:
         entry = doc["failures"].get(slot_id)
@@ -504,31 +527,34 @@ class Keyring:
     def retry_after(self, username: str) -> float:
         """Seconds until ``username`` may try again (0 when free); for countdowns."""
         doc = self.load()
-        entry = doc["failures"].get(self.lookup(doc, username))
+        slot_id = self.lookup(doc, username)
+        entry = doc["failures"].get(slot_id) if slot_id in doc["slots"] else None
         if not isinstance(entry, dict):
             return 0.0
         wait = float(entry.get("last_at", 0)) + backoff_delay(int(entry.get("consecutive", 0))) - self.clock()
         return max(0.0, wait)
 
-    def _record_failure(self, slot_id: str) -> None:
+    def _record_failure(self, counter: str) -> None:
+        """Count one failure against ``counter``: a slot id, :data:`RECOVERY` or :data:`UNKNOWN`.
+        Nothing is ever evicted: there is one counter per slot and one for all other names, so
+        the file stays small whatever is typed. The shared counter backs nobody off (a made-up
+        name has no password to guess); it only carries the count into the audit log."""
         now = self.clock()
         with self._locked():
             doc = self.load()
             failures = doc["failures"]
-            entry = failures.get(slot_id)
+            if counter not in (RECOVERY, UNKNOWN) and counter not in doc["slots"]:
+                counter = UNKNOWN  # the slot went while its password was being tried
+            entry = failures.get(counter)
             if not isinstance(entry, dict):
                 entry = {"consecutive": 0, "unlogged": 0, "first_at": now, "last_at": now}
-            entry["consecutive"] = int(entry.get("consecutive", 0)) + 1
+            if counter != UNKNOWN:
+                entry["consecutive"] = int(entry.get("consecutive", 0)) + 1
             if not entry.get("unlogged"):
                 entry["first_at"] = now
             entry["unlogged"] = int(entry.get("unlogged", 0)) + 1
             entry["last_at"] = now
-            failures[slot_id] = entry
-            if len(failures) > _FAILURE_ENTRIES_MAX:
-                # Random usernames must not grow the file without bound: forget the oldest.
-                oldest = sorted(failures, key=lambda k: failures[k].get("last_at", 0))
-                for old in oldest[: len(failures) - _FAILURE_ENTRIES_MAX]:
-                    del failures[old]
+            failures[counter] = entry
             self._write(doc)
 
     def _reset_consecutive(self, slot_id: str) -> None:
@@ -552,7 +578,9 @@ class Keyring:
         return out
 
     def mark_logged(self, counts: list[FailureCount]) -> None:
-        """Subtract counts that have been written into the audit log."""
+        """Subtract counts that have been written into the audit log. A counter that is no
+        longer a slot's (the user was disabled, or a file written before unknown names shared
+        one counter) goes once its count is logged: it backs no one off."""
         if not counts:
             return
         with self._locked():
@@ -562,7 +590,8 @@ class Keyring:
                 if not isinstance(entry, dict):
                     continue
                 entry["unlogged"] = max(0, int(entry.get("unlogged", 0)) - count.count)
-                if not entry["unlogged"] and not entry.get("consecutive"):
+                backs_off = count.lookup == RECOVERY or count.lookup in doc["slots"]
+                if not entry["unlogged"] and (not entry.get("consecutive") or not backs_off):
                     del doc["failures"][count.lookup]
             self._write(doc)
 
