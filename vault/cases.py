@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from vault import audit, crypto, policy, record_schema
+from vault import audit, crypto, ledger, policy, record_schema
 from vault.envelopes import Check, Item, check_signatures, content_key, decrypt_bodies, open_body, seal_body
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import (
     Addendum,
+    AuditEvent,
     Case,
     CaseCounter,
     CaseEntry,
@@ -39,7 +40,7 @@ from vault.models import (
     RetentionRule,
     table,
 )
-from vault.records import ITEMS, RecordSummary, resolve, summary_of
+from vault.records import ITEMS, RecordSummary, check_content, facts_of, item_problem, resolve, summary_of
 
 if TYPE_CHECKING:
     from vault.directory import Person
@@ -214,24 +215,28 @@ def _open_case_for_change(session: Session, conn: Connection, ref: str | int) ->
 
 
 def _linkable(session: Session, conn: Connection, refs: Sequence[str | int]) -> list[Any]:
+    """The records named, each one the signed log shows this user may read, referred, not
+    destroyed and in no case yet (the referred_at column and case_records are not consulted)."""
     if not refs:
         raise InvalidInput("Name at least one referred record.")
     if len(refs) > MAX_RECORDS_PER_OPEN:
         raise InvalidInput(f"Link at most {MAX_RECORDS_PER_OPEN} records at a time.")
+    case_of = ledger.cases(conn, session.directory, session.verified_events).case_of
     rows: dict[int, Any] = {}
     for ref in refs:
         row = resolve(conn, ref, session.user_id)
-        if row.sealed is None:
-            raise AccessDenied(f"Record {str(ref).strip()[:40]} does not exist or was not shared with you.")
-        if row.referred_at is None:
-            raise InvalidInput(f"Record {row.reference} has not been referred to the safeguarding team.")
-        if row.destroyed_at is not None:
+        facts = facts_of(session, conn, row.id)
+        if facts.destroyed or row.destroyed_at is not None:
             raise InvalidInput(f"Record {row.reference} was destroyed.")
-        in_case = conn.execute(select(_k.c.reference).select_from(_cr.join(_k, _k.c.id == _cr.c.case_id))
-                               .where(_cr.c.record_id == row.id)).scalar()
-        if in_case is not None:
-            raise InvalidInput(f"Record {row.reference} is already in case {in_case}.")
+        if row.sealed is None or not facts.may_read(session.user_id):
+            raise AccessDenied(f"Record {str(ref).strip()[:40]} does not exist or was not shared with you.")
+        if facts.referred_at is None:
+            raise InvalidInput(f"Record {row.reference} has not been referred to the safeguarding team.")
+        if row.id in case_of:
+            raise InvalidInput(f"Record {row.reference} is already in case {case_of[row.id]}.")
         rows[row.id] = row
+    # A case_records row for one of them is one no signed event backs (planted): it goes.
+    conn.execute(delete(_cr).where(_cr.c.record_id.in_(list(rows))))
     return list(rows.values())
 
 
@@ -387,17 +392,29 @@ def list_cases(session: Session, *, status: str | None = None, limit: int = 200,
         return [summary_of_case(session, conn, row) for row in conn.execute(query).all()]
 
 
+_e = table(AuditEvent)
+_REFERRED = select(_e.c.record_id).where(_e.c.action == "record.referred").distinct()
+_ROWS = select(*_r.c).where(_r.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def referral_queue(session: Session, *, limit: int = 200) -> list[Referral]:
-    """Records referred to the team that are in no case yet: the newest referral first."""
+    """Records referred to the team that are in no case yet: the newest referral first.
+
+    Built from the signed log: each ``record.referred`` event that verifies, for a record this
+    officer may read and no signed case links. Clearing ``records.referred_at`` or adding a
+    ``case_records`` row hides nothing."""
     session.require("case.manage")
-    query = (select(*_r.c).select_from(_r.join(_g, _g.c.record_id == _r.c.id))
-             .where(_g.c.user_id == session.user_id, _g.c.revoked_at.is_(None), _g.c.sealed.is_not(None),
-                    _r.c.referred_at.is_not(None), _r.c.destroyed_at.is_(None),
-                    _r.c.id.not_in(select(_cr.c.record_id)))
-             .order_by(_r.c.referred_at.desc(), _r.c.id.desc()).limit(max(1, min(limit, _PAGE_MAX))))
     with session.read() as conn:
         session.refresh_directory(conn)
-        return [Referral(summary_of(session, row), row.referred_at) for row in conn.execute(query).all()]
+        case_of = ledger.cases(conn, session.directory, session.verified_events).case_of
+        ids = [int(rid) for (rid,) in conn.execute(_REFERRED).all() if rid is not None and rid not in case_of]
+        facts = ledger.load(conn, session.directory, ids, session.verified_events)
+        queued = sorted((f for f in facts.values()
+                         if f.referred_at is not None and f.may_read(session.user_id)),
+                        key=lambda f: (f.referred_at or "", f.record_id), reverse=True)[:max(1, min(limit, _PAGE_MAX))]
+        rows = {row.id: row for row in conn.execute(_ROWS, {"ids": [f.record_id for f in queued]}).all()}
+    return [Referral(summary_of(session, rows[f.record_id], f), f.referred_at or "")
+            for f in queued if f.record_id in rows]
 
 
 def show(session: Session, ref: str | int) -> CaseView:
@@ -414,13 +431,18 @@ def show(session: Session, ref: str | int) -> CaseView:
                for e in conn.execute(select(_ce).where(_ce.c.case_id == row.id).order_by(_ce.c.id))]
         records, unreadable, chronology, events = [], [], [], []
         checks: list[Check] = []
-        for (record_id,) in conn.execute(LINKED, {"cid": row.id}).all():
+        stated = ledger.cases(conn, session.directory, session.verified_events).cases.get(row.reference)
+        if stated is None:
+            raise TamperDetected(f"Case {row.reference} does not appear in the signed audit log; it is not opened.")
+        linked = ledger.load(conn, session.directory, stated.records, session.verified_events)
+        for record_id, facts in sorted(linked.items()):
             record = resolve(conn, record_id, session.user_id)
-            if record.sealed is None or record.destroyed_at is not None:
+            if record.sealed is None or record.destroyed_at is not None or not facts.may_read(session.user_id) \
+                    or record.key_version != facts.key_version:
                 unreadable.append(record.reference)
                 continue
-            records.append(summary_of(session, record))
-            chronology += _chronology_of(session, conn, record, checks)
+            records.append(summary_of(session, record, facts))
+            chronology += _chronology_of(session, conn, record, facts, checks)
             events.append(audit.Event("record.viewed", record_id=record.id, object=record.reference,
                                       properties={"reference": record.reference, "case": row.reference}))
         check_signatures(checks)
@@ -431,15 +453,19 @@ def show(session: Session, ref: str | int) -> CaseView:
     return CaseView(summary, records, unreadable, chronology, log)
 
 
-def _chronology_of(session: Session, conn: Connection, record: Any,
+def _chronology_of(session: Session, conn: Connection, record: Any, facts: ledger.RecordFacts,
                    checks: list[Check]) -> list[ChronologyEntry]:
-    """A record's entries, decrypted; their signatures are added to ``checks`` (checked together)."""
+    """A record's entries, decrypted, each as its signed events state it (the record signed by
+    its author, as submitted; an addendum or disclosure only with its event); their signatures
+    are added to ``checks`` (checked together)."""
     key = content_key(session, record, record)
     kinds = [("record", record.id, bytes(record.content))] + [
         (kind, item_id, bytes(content)) for kind, item_id, content in conn.execute(ITEMS, {"rid": record.id})]
     items, signatures = decrypt_bodies(session, key, record.id, record.key_version, kinds)
     checks += signatures
+    check_content(record.reference, facts, items[0])
     return [ChronologyEntry(item.at, record.reference, kind, item.author, item.body)
-            for (kind, _id, _blob), item in zip(kinds, items, strict=True)]
+            for (kind, _id, _blob), item in zip(kinds, items, strict=True)
+            if kind == "record" or not item_problem(facts, kind, item)]
 
 

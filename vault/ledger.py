@@ -229,3 +229,81 @@ def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
         sha = p.get("content_sha256")
         facts.items[(kind, item)] = (actor_id, sha if isinstance(sha, str) else None)
     return ""
+
+
+# --- cases -------------------------------------------------------------------------------
+
+CASE_ACTIONS: Final = ("case.opened", "case.linked", "case.closed", "case.destroyed")
+_CASE_EVENTS = select(*_COLUMNS).where(_t.c.action.in_(CASE_ACTIONS)).order_by(_t.c.seq)
+
+
+@dataclass
+class CaseFacts:
+    """One case as its signed events state it: every event by a member of the safeguarding team."""
+
+    reference: str
+    opened_by: int
+    records: set[int] = field(default_factory=set)
+    status: str = "open"  # open, closed or destroyed: what the log can say (reviews are the table's)
+    retain_until: str | None = None
+
+
+@dataclass
+class CaseLedger:
+    cases: dict[str, CaseFacts] = field(default_factory=dict)
+    case_of: dict[int, str] = field(default_factory=dict)  # record id -> the case it is linked into
+    problems: list[str] = field(default_factory=list)
+
+
+def cases(conn: Connection, directory: Directory, verified: MutableMapping[int, bytes]) -> CaseLedger:
+    """Every case as the signed log states it (the case events are few: one query on the action
+    index, and each signature is checked once per session)."""
+    rows = conn.execute(_CASE_EVENTS).all()
+    good = _genuine(rows, directory, verified)
+    out = CaseLedger()
+    for row in rows:
+        problem = good.get(int(row.seq))
+        if problem is None:
+            problem = _fold_case(out, directory, row)
+        if problem:
+            out.problems.append(f"Audit event {row.seq} ({row.action}) {problem}")
+    return out
+
+
+def _fold_case(ledger: CaseLedger, directory: Directory, row: Any) -> str:
+    p = canonical_properties(row.properties)
+    if p is None:
+        return "has properties that are not canonical JSON."
+    person = directory.people[int(row.actor_id)]
+    disabled_seq = getattr(person, "disabled_seq", None)
+    if not person.roles & policy.SAFEGUARDING_TEAM or (disabled_seq is not None and disabled_seq < row.seq):
+        return "is by a user who was not on the safeguarding team then."
+    reference = p.get("case")
+    if not isinstance(reference, str) or reference != row.object:
+        return "names its case unreadably."
+    case = ledger.cases.get(reference)
+    if row.action == "case.opened":
+        if case is not None:
+            return "opens a case a second time."
+        case = ledger.cases[reference] = CaseFacts(reference, int(row.actor_id))
+    elif case is None:
+        return "is about a case whose opening the signed log does not show."
+    if row.action in ("case.opened", "case.linked"):
+        records = p.get("records")
+        if case.status != "open" or not isinstance(records, list) or any(_int(r) is None for r in records):
+            return "links records unreadably, or to a case that is closed."
+        taken = [r for r in records if r in ledger.case_of]
+        if taken:
+            return f"links record {taken[0]}, already in case {ledger.case_of[taken[0]]}."
+        case.records.update(records)
+        ledger.case_of.update(dict.fromkeys(records, reference))
+    elif row.action == "case.closed":
+        until = p.get("retain_until")
+        if case.status != "open" or not isinstance(until, str):
+            return "closes a case that is not open, or gives no retention date."
+        case.status, case.retain_until = "closed", until
+    elif row.action == "case.destroyed":
+        if case.status != "closed":
+            return "destroys a case that was never closed."
+        case.status = "destroyed"
+    return ""

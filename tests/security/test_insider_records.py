@@ -161,3 +161,28 @@ def test_a_row_in_user_roles_or_users_locks_no_one_out(v: Built) -> None:
         sofia.list_records()
     with v.unlock(ADMIN) as alice:
         assert alice.roles == frozenset({"admin"})
+
+
+def test_a_cleared_referral_or_a_planted_case_link_hides_nothing_from_the_officer(v: Built) -> None:
+    with unlocked(v, "bob", "mallory", "sofia") as s:
+        bob, mallory, sofia = s["bob"], s["mallory"], s["sofia"]
+        hidden = bob.create_record(record(urgency="immediate"))
+        bob.refer_record(hidden)
+        linked_away = bob.create_record(record())
+        bob.refer_record(linked_away)
+        other = bob.create_record(record())
+        bob.refer_record(other)
+        case = sofia.open_case([other])
+        insider(mallory, "UPDATE records SET referred_at = NULL WHERE reference = ?", hidden)
+        with sofia.read() as conn:
+            case_id = conn.exec_driver_sql("SELECT id FROM cases WHERE reference = ?", (case,)).scalar_one()
+        insider(mallory, "INSERT INTO case_records (case_id, record_id, linked_by, linked_at) VALUES "
+                         "(?, ?, ?, '2026-01-01T00:00:00.000000Z')", case_id, record_id(bob, linked_away),
+                sofia.user_id)
+        queued = {r.record.reference for r in sofia.referral_queue()}
+        assert {hidden, linked_away} <= queued and other not in queued
+        # The planted link puts nothing in the case's chronology ...
+        assert {r.reference for r in sofia.show_case(case).records} == {other}
+        # ... and neither record is refused when the officer opens a case for it.
+        second = sofia.open_case([hidden, linked_away])
+        assert {r.reference for r in sofia.show_case(second).records} == {hidden, linked_away}
