@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, desc, func, literal, select, union_all
 
 from vault import audit, policy
-from vault.envelopes import content_key, open_body
-from vault.errors import InvalidInput
+from vault.envelopes import Item, content_key, open_body
+from vault.errors import InvalidInput, TamperDetected
 from vault.models import Addendum, ExternalDisclosure, Grant, Record, table
-from vault.records import RecordSummary, summary_of
+from vault.records import RecordSummary, check_content, facts_of, item_problem, summary_of
 
 if TYPE_CHECKING:
     from vault.session import Session
@@ -74,9 +74,22 @@ def search(session: Session, query: str, *, progress: Progress | None = None,
                     if progress is not None:
                         progress(searched, total)
                 searched += 1
-                if _matches(session, row, items.of(row.id), needle):
-                    found += 1
-                    yield summary_of(session, row)
+                match = _match(session, row, items.of(row.id), needle)
+                if match is None:
+                    continue
+                # A match counts only in what the signed log backs: a record it shows this user
+                # may read, its content as its author submitted it, an item with its event.
+                facts = facts_of(session, conn, row.id)
+                if not facts.may_read(session.user_id) or row.key_version != facts.key_version:
+                    continue
+                try:
+                    check_content(row.reference, facts, match[0])
+                except TamperDetected:
+                    continue
+                if match[1] is not None and item_problem(facts, match[1][0], match[1][1]):
+                    continue
+                found += 1
+                yield summary_of(session, row, facts)
             if progress is not None:
                 progress(searched, total)
     finally:
@@ -105,9 +118,15 @@ def _found_in(item: Any, needle: str) -> bool:
     return any(needle in " ".join(text.split()).casefold() for text in _texts(item.body))
 
 
-def _matches(session: Session, row: Any, items: list[Any], needle: str) -> bool:
+def _match(session: Session, row: Any, items: list[Any], needle: str) -> tuple[Item, tuple[str, Item] | None] | None:
+    """None if ``needle`` is in neither the record nor its items; else the record's body and the
+    item it was found in (None: in the record itself)."""
     key = content_key(session, row, row)
-    if _found_in(open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content)), needle):
-        return True
-    return any(_found_in(open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content)), needle)
-               for kind, _record_id, item_id, content in items)
+    body = open_body(session, key, "record", row.id, row.id, row.key_version, bytes(row.content))
+    if _found_in(body, needle):
+        return body, None
+    for kind, _record_id, item_id, content in items:
+        item = open_body(session, key, kind, row.id, item_id, row.key_version, bytes(content))
+        if _found_in(item, needle):
+            return body, (kind, item)
+    return None

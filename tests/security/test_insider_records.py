@@ -147,6 +147,7 @@ def test_a_planted_record_is_neither_listed_nor_opened_even_by_the_officer_it_is
                     rid, person.user_id, bob.directory.hpke_suite, sealed, bob.user_id)
         for person in (sofia, bob):
             assert "IV-2026-0900" not in {r.reference for r in person.list_records()}
+            assert "IV-2026-0900" not in {r.reference for r in person.search_records("Invented")}
             with pytest.raises(AccessDenied):
                 person.view_record("IV-2026-0900")
 
