@@ -18,6 +18,10 @@ met a page it cannot decrypt, every later check reports the same damage again, l
     ``PRAGMA foreign_key_check``: every row that refers to another still finds it.
 ``audit``
     :func:`vault.audit.verify`: the hash chain and every signature.
+``facts``
+    :func:`vault.reconcile.differences`: every table the vault keeps as an index of the signed
+    log (records, grants, users and roles, cases) against the facts the log states; each
+    difference — a planted or removed row, an altered column — named in one sentence.
 
 ``progress(done, total)`` counts on one scale: each page of ``vault.db`` once for each of the
 three database phases, then each audit event once (reported as verify reports, every 10,000
@@ -51,7 +55,7 @@ Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
 
 DATABASE_PHASES: Final = ("pages", "integrity", "foreign_keys")
-PHASES: Final = (*DATABASE_PHASES, "audit")
+PHASES: Final = (*DATABASE_PHASES, "audit", "facts")
 # What backup and restore run: a damaged page or structure is refused, but a copy whose
 # references or log do not hold is what an investigation needs kept (restore verifies the log).
 PAGES_AND_INTEGRITY: Final = ("pages", "integrity")
@@ -83,6 +87,11 @@ class CheckResult:
     phase: str | None = None
     problem: str = ""
     logged: bool = False
+    differences: tuple[str, ...] = ()  # the facts phase's findings, one sentence each
+
+    @property
+    def first_difference(self) -> str:
+        return self.differences[0] if self.differences else ""
 
     def sentence(self) -> str:
         """The verdict in one sentence."""
@@ -92,12 +101,18 @@ class CheckResult:
                 "integrity": "SQLite finds its tables and indexes sound",
                 "foreign_keys": "every reference between tables holds",
                 "audit": f"the audit log's {self.events:,} events verify (chain and signatures)",
+                "facts": "every table agrees with the signed log",
             }
             parts = [held[p] for p in self.checked]
             listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
             return f"vault.db passes the check: {listed}."
         if self.phase == "open":
             return self.problem
+        if self.phase == "facts":
+            n = len(self.differences)
+            more = f" ({n - 1:,} more below)" if n > 1 else ""
+            return (f"vault.db's tables differ from the signed audit log in {n:,} place{'s' if n != 1 else ''}: "
+                    f"{self.problem}{more}")
         if self.phase == "audit":
             return f"The audit log does not verify: {self.problem}; {_KEEP} and the checkpoints auditors kept."
         if self.phase == "foreign_keys":
@@ -126,6 +141,8 @@ def check(session: Session, *, progress: Progress | None = None,
     result = _database(session, pages, DATABASE_PHASES, steps)
     if result.ok:
         result = _audit(session, result, steps)
+    if result.ok:
+        result = _facts(session, result, steps)
     steps.finish()
     return _logged(session, result)
 
@@ -377,6 +394,19 @@ def _audit(session: Session, found: CheckResult, steps: _Steps) -> CheckResult:
         return dataclasses.replace(found, ok=False, events=verified.events, phase="audit",
                                    problem=verified.reason.rstrip("."))
     return dataclasses.replace(found, events=verified.events, checked=checked)
+
+
+def _facts(session: Session, found: CheckResult, steps: _Steps) -> CheckResult:
+    steps.stop_if_cancelled()
+    from vault import reconcile
+
+    with session.read() as conn:
+        found_differences = reconcile.differences(conn, session.refresh_directory(conn))
+    if found_differences:
+        first = found_differences[0].rstrip(".")
+        return dataclasses.replace(found, ok=False, phase="facts", problem=first,
+                                   differences=tuple(found_differences))
+    return dataclasses.replace(found, checked=(*found.checked, "facts"))
 
 
 def _logged(session: Session, result: CheckResult) -> CheckResult:

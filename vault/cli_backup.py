@@ -58,6 +58,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     progress = _percent("Checked vault.db") if sys.stderr.isatty() else None
     result = check.check_vault(_vault(args), username, password, progress=progress)
     out(result.sentence())
+    for difference in result.differences[1:]:
+        out(f"  {difference}")
     if result.phase != "open" and not result.logged:
         info("incident-vault: warning: this check is not recorded in the audit log, which could not be written.")
     return 0 if result.ok else EXIT_ERROR

@@ -46,6 +46,7 @@ _COLUMNS: Final = (_t.c.seq, _t.c.at, _t.c.actor_id, _t.c.action, _t.c.record_id
 _EVENTS_OF = (select(*_COLUMNS)
               .where(_t.c.record_id.in_(bindparam("ids", expanding=True)), _t.c.action.in_(FACT_ACTIONS))
               .order_by(_t.c.seq))
+_ALL_EVENTS = select(*_COLUMNS).where(_t.c.action.in_(FACT_ACTIONS)).order_by(_t.c.seq)
 PARALLEL_FROM: Final = 64  # signatures: below this, a thread pool costs more than it saves
 
 
@@ -84,7 +85,20 @@ def load(conn: Connection, directory: Directory, record_ids: Iterable[int],
     out = {rid: RecordFacts(rid) for rid in ids}
     if not ids:
         return out
-    rows = conn.execute(_EVENTS_OF, {"ids": ids}).all()
+    return _folded(out, conn.execute(_EVENTS_OF, {"ids": ids}).all(), directory, verified)
+
+
+def load_all(conn: Connection, directory: Directory, *, signatures_verified: bool) -> dict[int, RecordFacts]:
+    """Every record's facts, for ``check``. ``signatures_verified``: the whole log's chain and
+    signatures were just verified (``audit.verify``), so only hashes are recomputed here."""
+    rows = conn.execute(_ALL_EVENTS).all()
+    out = {int(row.record_id): RecordFacts(int(row.record_id)) for row in rows if row.record_id is not None}
+    verified: dict[int, bytes] = {int(r.seq): bytes(r.hash) for r in rows} if signatures_verified else {}
+    return _folded(out, [r for r in rows if r.record_id is not None], directory, verified)
+
+
+def _folded(out: dict[int, RecordFacts], rows: Sequence[Any], directory: Directory,
+            verified: MutableMapping[int, bytes]) -> dict[int, RecordFacts]:
     good = _genuine(rows, directory, verified)
     for row in rows:
         facts = out[int(row.record_id)]

@@ -1,0 +1,172 @@
+"""The tables against the signed log (docs/integrity.md §6): ``check``'s ``facts`` phase.
+
+Every holder of the database key can edit any table, so the vault acts only on what the signed
+log states (:mod:`vault.ledger`, :mod:`vault.directory`). What it cannot prevent — a row deleted
+or planted — it names here, one sentence for each difference, naming records by reference and
+people by username, never anything they wrote:
+
+- a records row no signed ``record.created`` backs (planted), and a record the log created
+  with no row (removed outside the retention procedure);
+- a record's author, status, referral, destruction or key version differing from the log;
+- a grant to someone the log never made a reader (planted), a reader the log names with no
+  live grant (removed), a missing recovery copy;
+- a user, a role or a disabled mark differing from the log;
+- a case, its records, status or retention date differing from its signed events;
+- an event the log holds that does not count as a fact (a signer not entitled, say).
+
+It runs after ``audit.verify`` has checked every hash and signature, so it recomputes hashes
+but checks no signature again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import Connection, select
+
+from vault import ledger
+from vault.models import AuditEvent, Case, CaseRecord, Grant, Record, User, UserRole, table
+
+if TYPE_CHECKING:
+    from vault.directory import Directory
+
+_r, _g, _u, _ur = table(Record), table(Grant), table(User), table(UserRole)
+_k, _cr, _e = table(Case), table(CaseRecord), table(AuditEvent)
+MAX_NAMED: Final = 200  # differences beyond this are counted, not each named
+
+
+def differences(conn: Connection, directory: Directory) -> list[str]:
+    """Every difference between the tables and the signed log, one sentence each."""
+    out: list[str] = []
+    out += [f"{p}" for p in directory.problems]
+    facts = ledger.load_all(conn, directory, signatures_verified=True)
+    out += _records(conn, directory, facts)
+    out += _grants(conn, directory, facts)
+    out += _users(conn, directory)
+    out += _cases(conn, directory)
+    for f in facts.values():
+        out += [p if p.endswith(".") else p + "." for p in f.problems]
+    return out
+
+
+def _name(directory: Directory, user_id: int | None) -> str:
+    person = directory.people.get(user_id) if user_id is not None else None
+    return person.username if person is not None else f"user {user_id}"
+
+
+def _records(conn: Connection, directory: Directory, facts: dict[int, ledger.RecordFacts]) -> list[str]:
+    out: list[str] = []
+    seen: set[int] = set()
+    for row in conn.execute(select(_r.c.id, _r.c.reference, _r.c.author_id, _r.c.status, _r.c.referred_at,
+                                   _r.c.destroyed_at, _r.c.key_version).order_by(_r.c.id)):
+        seen.add(row.id)
+        f = facts.get(row.id)
+        ref = row.reference
+        if f is None or not f.exists:
+            out.append(f"Record {ref} has no signed creation in the audit log: its row was planted, and the vault "
+                       "neither lists nor opens it.")
+            continue
+        if f.reference is not None and f.reference != ref:
+            out.append(f"Record {f.reference}'s reference was changed to {ref} in the records table.")
+        if row.author_id != f.author_id:
+            out.append(f"Record {ref}'s author in the records table is {_name(directory, row.author_id)}; the signed "
+                       f"log says {_name(directory, f.author_id)}.")
+        status = "submitted" if f.submitted else "draft"
+        if not f.destroyed and row.status != status:
+            out.append(f"Record {ref} is marked {row.status} in the records table; the signed log says {status}.")
+        if (row.referred_at is None) != (f.referred_at is None):
+            said = "was referred" if f.referred_at else "was never referred"
+            out.append(f"Record {ref}'s referral was altered in the records table: the signed log says it {said}.")
+        if (row.destroyed_at is not None) != f.destroyed:
+            said = "was destroyed" if f.destroyed else "was never destroyed"
+            out.append(f"Record {ref}'s destruction was altered in the records table: the signed log says it {said}.")
+        if row.key_version != f.key_version:
+            out.append(f"Record {ref}'s key version is {row.key_version} in the records table; the signed log says "
+                       f"{f.key_version}.")
+    for rid, f in sorted(facts.items()):
+        if rid not in seen and f.exists:
+            out.append(f"Record {f.reference or rid} was removed from the records table outside the retention "
+                       "procedure; recover it from the latest backup (README: a record removed outside the vault).")
+    return out
+
+
+def _grants(conn: Connection, directory: Directory, facts: dict[int, ledger.RecordFacts]) -> list[str]:
+    out: list[str] = []
+    live: dict[int, set[int | None]] = defaultdict(set)
+    refs = {rid: f.reference or str(rid) for rid, f in facts.items()}
+    for g in conn.execute(select(_g.c.record_id, _g.c.user_id, _g.c.key_version)
+                          .where(_g.c.revoked_at.is_(None), _g.c.sealed.is_not(None))):
+        live[g.record_id].add(g.user_id)
+        f = facts.get(g.record_id)
+        if g.user_id is not None and (f is None or g.user_id not in f.readers):
+            out.append(f"Record {refs.get(g.record_id, g.record_id)} has a key sealed to "
+                       f"{_name(directory, g.user_id)}, whom no signed event made a reader: the grant was planted, "
+                       "and the vault does not honour it.")
+    for rid, f in sorted(facts.items()):
+        if not f.exists or f.destroyed:
+            continue
+        for uid in sorted(f.readers):
+            if uid not in live.get(rid, set()):
+                out.append(f"Record {refs[rid]}'s key for {_name(directory, uid)} was removed from the grants table; "
+                           "the next revoke on the record gives it back.")
+        if None not in live.get(rid, set()):
+            out.append(f"Record {refs[rid]}'s recovery copy of its key was removed from the grants table; if every "
+                       "reader's copy goes too, only the latest backup holds it.")
+    return out
+
+
+def _users(conn: Connection, directory: Directory) -> list[str]:
+    out: list[str] = []
+    rows = {u.id: u for u in conn.execute(select(_u.c.id, _u.c.username, _u.c.disabled_at, _u.c.sign_public))}
+    roles: dict[int, set[str]] = defaultdict(set)
+    for uid, role in conn.execute(select(_ur.c.user_id, _ur.c.role)):
+        roles[uid].add(role)
+    for uid, person in sorted(directory.people.items()):
+        row = rows.get(uid)
+        if row is None:
+            out.append(f"User {person.username} is missing from the users table.")
+            continue
+        if row.username != person.username or bytes(row.sign_public) != person.sign_public:
+            out.append(f"User {person.username}'s row in the users table differs from the signed log.")
+        if (row.disabled_at is not None) != person.disabled:
+            said = "disabled" if person.disabled else "active"
+            out.append(f"User {person.username}'s disabled mark was altered in the users table: the signed log says "
+                       f"{said}.")
+        if roles.get(uid, set()) != set(person.roles):
+            out.append(f"User {person.username}'s roles in the user_roles table differ from the signed log "
+                       f"({', '.join(sorted(person.roles))}); the log's are the ones that count.")
+    for uid in sorted(set(rows) - set(directory.people)):
+        out.append(f"The users table holds user {uid} ({rows[uid].username!r}), whom the signed log never introduced.")
+    return out
+
+
+def _cases(conn: Connection, directory: Directory) -> list[str]:
+    verified = {int(s): bytes(h) for s, h in conn.execute(
+        select(_e.c.seq, _e.c.hash).where(_e.c.action.in_(ledger.CASE_ACTIONS)))}
+    stated = ledger.cases(conn, directory, verified)
+    out = list(stated.problems)
+    members: dict[int, set[int]] = defaultdict(set)
+    for cid, rid in conn.execute(select(_cr.c.case_id, _cr.c.record_id)):
+        members[cid].add(rid)
+    seen: set[str] = set()
+    for row in conn.execute(select(_k.c.id, _k.c.reference, _k.c.status, _k.c.retain_until).order_by(_k.c.id)):
+        seen.add(row.reference)
+        case = stated.cases.get(row.reference)
+        if case is None:
+            out.append(f"Case {row.reference} has no signed opening in the audit log: its row was planted.")
+            continue
+        if members.get(row.id, set()) != case.records:
+            out.append(f"Case {row.reference}'s records in the case_records table differ from its signed events; "
+                       "only the signed ones are in its chronology, its retention and its destruction.")
+        closed = row.status in ("closed", "destroyed")
+        if closed != (case.status in ("closed", "destroyed")) or (row.status == "destroyed") != (
+                case.status == "destroyed"):
+            out.append(f"Case {row.reference} is marked {row.status} in the cases table; the signed log says "
+                       f"{case.status}.")
+        if case.retain_until is not None and row.retain_until != case.retain_until:
+            out.append(f"Case {row.reference}'s retention date was altered in the cases table: the signed log says "
+                       f"{case.retain_until}.")
+    for reference in sorted(set(stated.cases) - seen):
+        out.append(f"Case {reference} was removed from the cases table.")
+    return out
