@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -91,3 +92,32 @@ def _atomic(path: Path, *, binary: bool, new: bool = False) -> Iterator[IO[Any]]
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def shred_file(path: Path) -> None:
+    """Overwrite the regular file ``path`` with zeros, flush that to the disk, then unlink it.
+
+    What the file held is then gone from the file system's view of it; a copy-on-write or
+    journalling file system, or an SSD's wear levelling, may keep old blocks that only
+    whole-disk encryption protects. A symbolic link, a file with other hard links or anything
+    else but a plain file is only unlinked: overwriting it would destroy whatever else it names.
+    Raises :class:`OSError`.
+    """
+    if _alone(os.lstat(path)):
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if _alone(st):  # still the file looked at
+                zeros = bytes(1 << 20)
+                done = 0
+                while done < st.st_size:
+                    done += os.pwrite(fd, zeros[: min(len(zeros), st.st_size - done)], done)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    path.unlink()
+    fsync_dir(path.parent)
+
+
+def _alone(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1

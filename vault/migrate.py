@@ -1,4 +1,9 @@
-"""Run Alembic on the vault's own keyed connection, keeping an encrypted copy first."""
+"""Run Alembic on the vault's own keyed connection, keeping an encrypted copy first.
+
+The copy (``vault.db.before-<revision>``) is for going back if an upgrade goes wrong. It holds
+every record's sealed keys as they were, so destroying a case shreds every such copy
+(:func:`shred_copies`); ``rekey`` names them, as they stay under the old key.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from sqlalchemy import Engine, inspect, text
 
 import migrations
 from vault.db import key_pragma
-from vault.fsutil import private_open
+from vault.fsutil import private_open, shred_file
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
 
@@ -60,6 +65,26 @@ def upgrade(engine: Engine, db_path: Path, db_key: bytes, *,
         command.upgrade(cfg, "head")
         conn.commit()
     return backup
+
+
+def copies(db_path: Path) -> list[Path]:
+    """The copies kept before upgrades (``vault.db.before-<revision>``), by name."""
+    return sorted(db_path.parent.glob(f"{db_path.name}.before-*"))
+
+
+def shred_copies(db_path: Path) -> list[str]:
+    """Overwrite and remove every copy kept before an upgrade: each holds every record's sealed
+    keys as they were then, so a destruction must reach them too. Returns the names of those
+    that could not be removed (nothing is raised: the destruction itself is already done)."""
+    left = []
+    for path in copies(db_path):
+        try:
+            shred_file(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            left.append(path.name)
+    return left
 
 
 def _encrypted_copy(engine: Engine, target: Path, db_key: bytes) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import sqlcipher3
 
-from vault import audit, crypto, db
+from vault import audit, crypto, db, migrate
 from vault.errors import DamagedVault, VaultBusy
 from vault.keyslots import key_id
 
@@ -67,7 +67,8 @@ def rekey(vault: Vault, username: str, password: str) -> Rekeyed:
     with vault.unlock(username, password) as session, session.write() as conn:
         session.append(conn, [audit.Event("vault.rekey", properties={
             "step": "done", "key_id": kid, "users": len(owners)})])
-    leftovers = tuple(sorted(p.name for p in vault.directory.glob(f"{db.DB_NAME}.before-*")))
+    # Copies kept before an upgrade stay under the old key (destroying a case shreds them).
+    leftovers = tuple(p.name for p in migrate.copies(vault.db_path))
     return Rekeyed(len(owners), leftovers)
 
 

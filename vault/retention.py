@@ -124,8 +124,27 @@ def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
                 "case": row.reference, "records": ids, "retain_until": row.retain_until})])
     for key in [k for k in session.content_keys if k[0] in set(ids)]:
         del session.content_keys[key]
-    db.checkpoint(session.engine)
-    return [r.reference for r in linked]
+    return _shred(session, row.reference, [r.reference for r in linked])
+
+
+def _shred(session: Session, case: str, destroyed: list[str]) -> list[str]:
+    """After the destruction is committed: the old pages out of ``vault.db`` and its log, and
+    every copy kept before an upgrade overwritten and removed. Says so, rather than reporting
+    success, when either cannot be done now."""
+    from vault import migrate
+
+    left = migrate.shred_copies(session.vault.db_path)
+    done = db.shred(session.engine, session.vault.db_path, wait_s=db.SHRED_WAIT_S)
+    if done and not left:
+        return destroyed
+    pending = ("their old pages remain on disk (vault.db, vault.db-wal) until every other session of this "
+               "vault is closed: ask everyone to lock the vault or quit, and the shredding finishes at the next "
+               "unlock or lock") if not done else ""
+    copies = (f"{', '.join(left)} (kept before a software update, still holding their keys) could not be "
+              "removed: an admin must delete it from the vault's directory") if left else ""
+    raise db.ShredIncomplete(
+        f"{case} and its records are destroyed in the audit log and can no longer be opened through the "
+        f"vault, but {'; and '.join(part for part in (pending, copies) if part)}.", destroyed)
 
 
 def _closed_with(conn: Connection, reference: str) -> str | None:
