@@ -209,3 +209,11 @@ class Unlocked(Message):
 
 class PasswordChanged(Message):
     """A one-time password was replaced by the user's own (up to the app)."""
+
+
+class Integrity(Result, bubble=False):
+    """The vault's integrity in one sentence: why keys are not sealed, or the last check's verdict."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__()
+        self.sentence = sentence

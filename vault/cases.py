@@ -186,6 +186,7 @@ def _case_key(session: Session, conn: Connection, row: Any) -> bytes:
 
 def _give_key_to_team(session: Session, conn: Connection, row: Any, key: bytes, now: str) -> list[int]:
     """Seal the case key to active team members who do not hold it yet; return their ids."""
+    session.directory_require_sealing()
     holders = {uid for (uid,) in conn.execute(select(_cg.c.user_id).where(
         _cg.c.case_id == row.id, _cg.c.key_version == row.key_version, _cg.c.sealed.is_not(None)))}
     missing = [p for p in _team(session) if p.user_id not in holders]

@@ -99,7 +99,7 @@ def load_all(conn: Connection, directory: Directory, *, signatures_verified: boo
 
 def _folded(out: dict[int, RecordFacts], rows: Sequence[Any], directory: Directory,
             verified: MutableMapping[int, bytes]) -> dict[int, RecordFacts]:
-    good = _genuine(rows, directory, verified)
+    good = genuine(rows, directory, verified)
     for row in rows:
         facts = out[int(row.record_id)]
         problem = good.get(int(row.seq))
@@ -115,7 +115,7 @@ def one(conn: Connection, directory: Directory, record_id: int,
     return load(conn, directory, [record_id], verified)[record_id]
 
 
-def _genuine(rows: Sequence[Any], directory: Directory, verified: MutableMapping[int, bytes]) -> dict[int, str | None]:
+def genuine(rows: Sequence[Any], directory: Directory, verified: MutableMapping[int, bytes]) -> dict[int, str | None]:
     """seq -> None if the event is intact and signed by its actor, else why not."""
     result: dict[int, str | None] = {}
     checks: list[tuple[int, crypto.Verifier, bytes, bytes]] = []
@@ -273,7 +273,7 @@ def cases(conn: Connection, directory: Directory, verified: MutableMapping[int, 
     """Every case as the signed log states it (the case events are few: one query on the action
     index, and each signature is checked once per session)."""
     rows = conn.execute(_CASE_EVENTS).all()
-    good = _genuine(rows, directory, verified)
+    good = genuine(rows, directory, verified)
     out = CaseLedger()
     for row in rows:
         problem = good.get(int(row.seq))

@@ -170,3 +170,34 @@ def _cases(conn: Connection, directory: Directory) -> list[str]:
     for reference in sorted(set(stated.cases) - seen):
         out.append(f"Case {reference} was removed from the cases table.")
     return out
+
+
+# --- the last check, for the officer's and the auditor's home screens ------------------------
+
+_LAST_CHECK = (select(_e.c.seq, _e.c.at, _e.c.actor_id, _e.c.action, _e.c.record_id, _e.c.object, _e.c.properties,
+                      _e.c.prev_hash, _e.c.hash, _e.c.signature)
+               .where(_e.c.action == "vault.checked").order_by(_e.c.seq.desc()).limit(1))
+
+
+def health(conn: Connection, directory: Directory, verified: dict[int, bytes]) -> str:
+    """One sentence on the vault's integrity for a home screen: why sealing keys is stopped, or
+    the last check's verdict (a signed ``vault.checked`` by an admin or auditor)."""
+    stop = getattr(directory, "stop_reason", None)
+    if stop:
+        return str(stop)
+    row = conn.execute(_LAST_CHECK).first()
+    if row is None:
+        return "The vault has not been checked yet (incident-vault check, by an admin or auditor)."
+    problem = ledger.genuine([row], directory, verified).get(int(row.seq))
+    person = directory.people.get(int(row.actor_id))
+    props = ledger.canonical_properties(row.properties)
+    if problem or person is None or not person.roles & {"admin", "auditor"} or props is None:
+        return (f"The last record of a check (event {row.seq:,}) does not verify; an admin or auditor should run "
+                "incident-vault check.")
+    day = str(row.at)[:10]
+    if props.get("ok") is True:
+        return f"Last checked on {day} by {person.username}: passed."
+    phase = props.get("failed_phase")
+    what = "its tables differ from the signed log" if phase == "facts" else f"it failed at {phase}"
+    return (f"The last check, on {day} by {person.username}, found problems ({what}): an admin or auditor should "
+            "run incident-vault check and act on what it names.")

@@ -369,6 +369,7 @@ class Session:
         (never the editable users table, where an insider could put their own key on a row)."""
         with self.read() as conn:
             people = self.refresh_directory(conn)
+        self.directory_require_sealing()
         owners = {p.username: p.hpke_public for p in people.people.values() if not p.disabled}
         return owners, people.recovery_public
 
@@ -378,6 +379,15 @@ class Session:
         check = getattr(self.directory, "require_sealing", None)
         if check is not None:
             check()
+
+    def integrity(self) -> str:
+        """One sentence on the vault's integrity for a home screen: why sealing keys is stopped, or
+        the last check's verdict (:func:`vault.reconcile.health`)."""
+        from vault import reconcile
+
+        self.require_ready()
+        with self.read() as conn:
+            return reconcile.health(conn, self.refresh_directory(conn), self.verified_events)
 
     def sign(self, message: bytes) -> bytes:
         """Sign with this user's Ed25519 key."""

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, ProgressBar, Select
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.messages import Done, LogPage, Progress, Refused
+from tui.messages import Done, Integrity, LogPage, Progress, Refused
 from tui.screens.base import Dialog, VaultScreen, unlocked
 from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import audit
@@ -73,6 +73,7 @@ class AuditScreen(VaultScreen):
         Binding("e", "export", "Export", id="export"),
         Binding("v", "verify", "Verify", id="verify"),
         Binding("k", "checkpoint", "Save checkpoint", id="checkpoint"),
+        Binding("c", "check_vault", "Check the vault", id="check-vault"),
         Binding("r", "reload", "Reload", id="reload-log", show=False),
         Binding("escape", "cancel_task", "Cancel", id="cancel-task", show=False),
     ]
@@ -88,6 +89,7 @@ class AuditScreen(VaultScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="audit-status")
+        yield Static("", id="integrity")
         yield Label("The access log (newest first)", classes="title", id="log-title")
         table = DataTable(id="events", cursor_type="row", zebra_stripes=True)
         table.add_columns("Event", "Time", "Who", "What", "Record", "Object", "Details")
@@ -102,6 +104,19 @@ class AuditScreen(VaultScreen):
         self.sub_title = f"{self.session.username}: audit log"
         self.query_one("#task").display = False
         self.load()
+        self.load_integrity()
+
+    @work(thread=True, exclusive=True, group="integrity", exit_on_error=False, description="Reading the last check")
+    def load_integrity(self) -> None:
+        try:
+            sentence = unlocked(self.session).integrity()
+        except VaultError as exc:
+            sentence = str(exc)
+        self.post_message(Integrity(sentence))
+
+    @on(Integrity)
+    def show_integrity(self, event: Integrity) -> None:
+        self.query_one("#integrity", Static).update(event.sentence)
 
     # --- pages --------------------------------------------------------------------------
 
@@ -275,6 +290,23 @@ class AuditScreen(VaultScreen):
             self.post_message(Done(str(exc), ok=False))
         else:
             self.post_message(Done(verdict(result, kept), ok=result.ok))
+
+    def action_check_vault(self) -> None:
+        if self.begin_task("Checking the vault"):
+            self.check_vault()
+
+    @work(thread=True, exclusive=True, group="task", exit_on_error=False, description="Checking the vault")
+    def check_vault(self) -> None:
+        """Every page, SQLite's structure, the log, and every table against the signed log; the
+        verdict, then each difference the check names on its own line."""
+        worker = get_current_worker()
+        try:
+            result = unlocked(self.session).check(progress=self._report, cancelled=lambda: worker.is_cancelled)
+        except VaultError as exc:
+            self.post_message(Done(str(exc), ok=False))
+        else:
+            self.post_message(Done("\n".join([result.sentence(), *result.differences[1:]]), ok=result.ok))
+        self.load_integrity()
 
     def action_checkpoint(self) -> None:
         if self.busy():

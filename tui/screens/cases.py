@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Select
 
-from tui.messages import CaseOpened, CaseShown, CasesListed, Done, Refused
+from tui.messages import CaseOpened, CaseShown, CasesListed, Done, Integrity, Refused
 from tui.screens.base import ActingDialog, Dialog, VaultScreen, unlocked
 from tui.screens.records import URGENT_STYLE
 from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
@@ -54,6 +54,7 @@ class OfficerScreen(VaultScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="officer-status")
+        yield Static("", id="integrity")
         yield Label("Referrals waiting (newest first): o opens a case", classes="title")
         referrals = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
         referrals.add_columns("Record", "Urgency", "Category", "Referred", "Author", "Protected")
@@ -77,10 +78,16 @@ class OfficerScreen(VaultScreen):
             session = unlocked(self.session)
             queue = session.referral_queue(limit=PAGE)
             listed = session.retention_due() if self.due_only else session.list_cases(limit=PAGE)
+            integrity = session.integrity()
         except VaultError as exc:
             self.post_message(Refused(str(exc)))
         else:
             self.post_message(CasesListed(queue, listed))
+            self.post_message(Integrity(integrity))
+
+    @on(Integrity)
+    def show_integrity(self, event: Integrity) -> None:
+        self.query_one("#integrity", Static).update(event.sentence)
 
     @on(CasesListed)
     def show_lists(self, event: CasesListed) -> None:
