@@ -244,9 +244,7 @@ def _insert_record(session: Session, conn: Connection, content: dict[str, Any], 
         "urgency": content["urgency"], "protected": content["protected"], "created_at": now, "updated_at": now,
         "submitted_at": None if draft else now, "referred_at": None, "key_version": 1, "content": blob})
     _insert_grants(session, conn, record_id, 1, key, [(me, "author"), *readers], now)
-    events = [audit.Event("record.created", record_id=record_id, object=reference, properties={
-        "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
-        "urgency": content["urgency"], "protected": content["protected"]})]
+    events = [created_event(record_id, reference, content, draft=draft)]
     if autosave is not None:
         events.append(_draft_saved(record_id, reference, autosave))
     if not draft:
@@ -256,6 +254,13 @@ def _insert_record(session: Session, conn: Connection, content: dict[str, Any], 
         for p, reason in readers]
     session.append(conn, events)
     return record_id, reference, key
+
+
+def created_event(record_id: int, reference: str, content: dict[str, Any], *, draft: bool) -> audit.Event:
+    """The author's signed statement that the record exists, with its metadata (never its text)."""
+    return audit.Event("record.created", record_id=record_id, object=reference, properties={
+        "reference": reference, "status": "draft" if draft else "submitted", "category": content["category"],
+        "urgency": content["urgency"], "protected": content["protected"]})
 
 
 def submitted_event(record_id: int, reference: str, digest: str, key_version: int) -> audit.Event:

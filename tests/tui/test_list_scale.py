@@ -2,7 +2,8 @@
 the widget, paging forwards and back lands where it should, and filters are applied by the query.
 
 The 100,000 rows are metadata only (the list never reads content): a records row and the
-user's grant each, their ciphertext and sealed key random bytes, written in one transaction.
+user's grant each, their ciphertext and sealed key random bytes, and the signed record.created
+event the list checks, written in one transaction.
 The newest record is a real one, so opening it from the list still works. How fast a page is
 is measured in ``scripts/bench.py`` (``list_page_100k``), not here.
 """
@@ -22,7 +23,7 @@ from tui.app import make_app
 from tui.screens.filters import FiltersScreen
 from tui.screens.record import RecordScreen
 from tui.screens.records import PAGE
-from vault import record_schema
+from vault import record_schema, records
 
 RECORDS = 100_000
 Sent = list[tuple[str, tuple[object, ...]]]
@@ -54,6 +55,12 @@ def _bulk(built: Built, username: str, count: int) -> None:
             conn.execute(text(
                 numbers + "INSERT INTO grants (record_id, user_id, hpke_suite, key_version, sealed, granted_by, "
                 "granted_at, reason) SELECT i, :me, :suite, 1, randomblob(80), :me, :at, 'author' FROM n"), values)
+            # The list shows only records the signed log says exist: each gets its signed creation.
+            rows = conn.execute(text("SELECT id, reference, category, urgency, protected FROM records "
+                                     "ORDER BY id")).all()
+            session.append(conn, [records.created_event(r.id, r.reference, {
+                "category": r.category, "urgency": r.urgency, "protected": bool(r.protected)}, draft=False)
+                for r in rows])
 
 
 @pytest.fixture
