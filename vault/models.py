@@ -121,6 +121,29 @@ class AuditEvent(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class VerifiedKey(Base):
+    """A user's key for their memory of verified events: HPKE-sealed to the user's own public
+    key, signed with their own signing key (migration 0005)."""
+
+    __tablename__ = "verified_keys"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hpke_suite: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VerifiedEvent(Base):
+    """That a user verified an event: the nonce and AES-256-GCM tag over its hash, under the
+    user's verified-events key."""
+
+    __tablename__ = "verified_events"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tag: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class RecordCounter(Base):
     """The last reference number used in a year (``IV-2026-0001``)."""
 

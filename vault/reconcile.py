@@ -179,7 +179,7 @@ _LAST_CHECK = (select(_e.c.seq, _e.c.at, _e.c.actor_id, _e.c.action, _e.c.record
                .where(_e.c.action == "vault.checked").order_by(_e.c.seq.desc()).limit(1))
 
 
-def health(conn: Connection, directory: Directory, verified: dict[int, bytes]) -> str:
+def health(conn: Connection, directory: Directory, verified: ledger.Known) -> str:
     """One sentence on the vault's integrity for a home screen: why sealing keys is stopped, or
     the last check's verdict (a signed ``vault.checked`` by an admin or auditor)."""
     stop = getattr(directory, "stop_reason", None)
@@ -188,7 +188,7 @@ def health(conn: Connection, directory: Directory, verified: dict[int, bytes]) -
     row = conn.execute(_LAST_CHECK).first()
     if row is None:
         return "The vault has not been checked yet (incident-vault check, by an admin or auditor)."
-    problem = ledger.genuine([row], directory, verified).get(int(row.seq))
+    problem = ledger.genuine([row], directory, verified, conn).get(int(row.seq))
     person = directory.people.get(int(row.actor_id))
     props = ledger.canonical_properties(row.properties)
     if problem or person is None or not person.roles & {"admin", "auditor"} or props is None:

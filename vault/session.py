@@ -21,7 +21,7 @@ from typing import IO, Any, NoReturn
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from vault import audit, audit_log, crypto, db, directory, migrate, policy
+from vault import audit, audit_log, crypto, db, directory, migrate, policy, verified
 from vault.errors import (
     DamagedVault,
     InvalidInput,
@@ -309,8 +309,11 @@ class Session:
         self.directory = people
         # Unsealed record keys, (record id, key version) -> key; dropped at lock.
         self.content_keys: dict[tuple[int, int], bytes] = {}
-        # Events whose signature this session has checked (seq -> hash), so each is checked once.
-        self.verified_events: dict[int, bytes] = {}
+        # Events this user has verified (seq -> hash), in this session or, through tags only this
+        # user can write, in earlier ones (vault/verified.py): each signature is checked once.
+        me = people.person(user_id)
+        self.verified_events = verified.Memory(self.vault_id, user_id, self.hpke_suite, me.hpke_public,
+                                               secrets_.hpke_private, self._signer, crypto.Verifier(me.sign_public))
 
     # --- plumbing ----------------------------------------------------------------
 
@@ -354,6 +357,8 @@ class Session:
         """Append signed events by this user inside ``conn``'s write transaction."""
         if self._signer is None:
             raise VaultError("The vault is locked.")
+        if self.verified_events.waiting >= verified.FLUSH_AT:
+            self.verified_events.flush(conn)
         return audit.append(conn, self.vault_id, self._signer, self.user_id, events, self.vault.clock)
 
     def refresh_directory(self, conn: Connection) -> directory.Directory:
@@ -401,6 +406,7 @@ class Session:
             return
         try:
             with self.write() as conn:
+                self.verified_events.flush(conn)
                 self.append(conn, [audit.Event("lock", object=f"user:{self.user_id}")])
         finally:
             self._engine.dispose()
@@ -408,7 +414,7 @@ class Session:
             self._secrets = None
             self._signer = None
             self.content_keys.clear()
-            self.verified_events.clear()
+            self.verified_events.forget()
 
     def __enter__(self) -> Session:
         return self
