@@ -103,14 +103,20 @@ def list_contacts(session: Session) -> list[ContactEntry]:
     """
     session.require_ready()
     with session.read() as conn:
-        people = session.refresh_directory(conn)
-        rows = conn.execute(select(_t.c.id, _t.c.name, _t.c.phone, _t.c.notes, _t.c.position)
-                            .order_by(_t.c.position, _t.c.id)).all()
-        saves = {row.object: row for row in conn.execute(_NEWEST_SAVES)}
-        checker = _Checker(conn, people)
-        listed = [checker.entry(int(i), name, phone, notes, int(position), saves.pop(str(i), None))
-                  for i, name, phone, notes, position in rows]
-        return listed + checker.removed({int(i) for i, *_ in rows}, saves)
+        return checked(conn, session.refresh_directory(conn))
+
+
+def checked(conn: Connection, people: Directory) -> list[ContactEntry]:
+    """Every contact in ``conn``, checked against the signed log as ``people`` (the directory)
+    records its signers; those removed outside the vault last. For :func:`list_contacts`, and for
+    ``check``, whose facts phase can name each one not confirmed (``problem``)."""
+    rows = conn.execute(select(_t.c.id, _t.c.name, _t.c.phone, _t.c.notes, _t.c.position)
+                        .order_by(_t.c.position, _t.c.id)).all()
+    saves = {row.object: row for row in conn.execute(_NEWEST_SAVES)}
+    checker = _Checker(conn, people)
+    listed = [checker.entry(int(i), name, phone, notes, int(position), saves.pop(str(i), None))
+              for i, name, phone, notes, position in rows]
+    return listed + checker.removed({int(i) for i, *_ in rows}, saves)
 
 
 class _Checker:
