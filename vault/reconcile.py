@@ -12,6 +12,7 @@ people by username, never anything they wrote:
   live grant (removed), a missing recovery copy;
 - a user, a role or a disabled mark differing from the log;
 - a case, its records, status or retention date differing from its signed events;
+- a contact changed outside the vault (not as an admin last saved it);
 - an event the log holds that does not count as a fact (a signer not entitled, say).
 
 It runs after ``audit.verify`` has checked every hash and signature, so it recomputes hashes
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Connection, select
 
-from vault import ledger
+from vault import contacts, ledger
 from vault.models import AuditEvent, Case, CaseRecord, Grant, Record, User, UserRole, table
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ def differences(conn: Connection, directory: Directory) -> list[str]:
     out += _grants(conn, directory, facts)
     out += _users(conn, directory)
     out += _cases(conn, directory)
+    out += [f"Contact “{c.shown_name}” is not as an admin last saved it: {c.problem.rstrip('.')}."
+            for c in contacts.checked(conn, directory) if not c.confirmed]
     for f in facts.values():
         out += [p if p.endswith(".") else p + "." for p in f.problems]
     return out

@@ -150,6 +150,9 @@ TAMPERING: dict[str, tuple[Tamper, str]] = {
                                 "opened_by, opened_at FROM cases WHERE reference = ?",
                              _id(v, r["referred"]), r["open_case"]),
         "records in the case_records table differ from its signed events"),
+    "a forged emergency number": (
+        lambda v, r: insider(v, "UPDATE contacts SET phone = '07700 900666' WHERE id = 1"),
+        "is not as an admin last saved it"),
     "an altered retention date": (
         lambda v, r: insider(v, "UPDATE cases SET retain_until = '2026-01-01' WHERE reference = ?", r["old_case"]),
         "retention date was altered in the cases table"),
