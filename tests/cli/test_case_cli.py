@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ADMIN, Built, CliResult, FakeClock
 
 Run = Callable[..., CliResult]
@@ -80,3 +82,22 @@ def test_help_names_every_case_command(cli: Run) -> None:
     for name in ("list", "referrals", "open", "link", "assign", "show", "decide", "close", "retention", "destroy",
                  "rules"):
         assert name in text
+
+
+def test_a_destroy_whose_old_pages_another_session_still_holds_says_so(cli: Run, v: Built, clock: FakeClock,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault import db
+
+    monkeypatch.setattr(db, "SHRED_WAIT_S", 0.2)
+    with v.unlock("sam") as sam:
+        ref = sam.create_record({"own_words": "Kept until destroyed.", "observations": "Quiet."})
+        sam.refer_record(ref)
+    case = ok(as_user(cli, v, "sofia", "case", "open", ref)).last_line
+    ok(as_user(cli, v, "sofia", "case", "close", case, "--outcome-file", "-", stdin="Done."))
+    clock.advance(6 * 366 * DAY)
+    with v.unlock("sam") as sam, sam.read() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM records").scalar_one()  # a read snapshot held open
+        result = as_user(cli, v, "sofia", "case", "destroy", case, "--yes")
+    assert result.code == 1 and ref in result.out
+    assert result.err.startswith("incident-vault: warning: ") and "old pages remain on disk" in result.err
+    assert result.err.count("\n") == 1

@@ -22,6 +22,7 @@ from tui.screens.records import URGENT_STYLE
 from tui.widgets.plain import DataTable, Input, Label, Static, TextArea, shown
 from vault import retention
 from vault.case_text import render_case
+from vault.db import ShredIncomplete
 from vault.errors import VaultError
 from vault.record_text import local_time
 from vault.session import Session
@@ -431,7 +432,10 @@ class DestroyScreen(ActingDialog):
             return
 
         def destroy(session: Session) -> str:
-            destroyed = session.destroy_case(self.reference, password=password)
+            try:
+                destroyed = session.destroy_case(self.reference, password=password)
+            except ShredIncomplete as exc:  # destroyed, but old pages or a copy remain on disk: say so
+                return f"Destroyed {len(exc.destroyed)} records. Warning: {exc}"
             return f"Destroyed {len(destroyed)} records: their keys are erased."
 
         self.act(destroy, "Destroying…")
