@@ -116,7 +116,7 @@ class Referral:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _grant_info(vault_id: str, case_id: int, key_version: int) -> bytes:
+def grant_info(vault_id: str, case_id: int, key_version: int) -> bytes:
     return f"incident-vault/case-grant/v1|{vault_id}|{case_id}|{key_version}".encode()
 
 
@@ -167,7 +167,7 @@ def _team(session: Session) -> list[Person]:
 
 def _seal(session: Session, public: bytes, case_id: int, key_version: int, key: bytes) -> bytes:
     return crypto.hpke_seal(session.directory.hpke_suite, public, key,
-                            _grant_info(session.vault_id, case_id, key_version))
+                            grant_info(session.vault_id, case_id, key_version))
 
 
 def _case_key(session: Session, conn: Connection, row: Any) -> bytes:
@@ -179,7 +179,7 @@ def _case_key(session: Session, conn: Connection, row: Any) -> bytes:
                            "a colleague on the safeguarding team works on the case.")
     try:
         return crypto.hpke_open(grant.hpke_suite, session.secrets.hpke_private, bytes(grant.sealed),
-                                _grant_info(session.vault_id, row.id, row.key_version))
+                                grant_info(session.vault_id, row.id, row.key_version))
     except crypto.AuthenticationFailed:
         raise TamperDetected(f"Your key to case {row.reference} does not open; it was altered.") from None
 

@@ -10,18 +10,16 @@ against the signed ``case.closed`` event, so a date moved in the database destro
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 
-from vault import audit, db, record_schema
-from vault.cases import LINKED, CaseSummary, check_password, resolve_case, summary_of_case, today
+from vault import audit, db, ledger, record_schema
+from vault.cases import CaseSummary, check_password, resolve_case, summary_of_case, today
 from vault.errors import InvalidInput, TamperDetected
 from vault.models import (
     Addendum,
-    AuditEvent,
     Case,
     CaseEntry,
     CaseGrant,
@@ -104,10 +102,14 @@ def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:
         if row.retain_until is None or row.retain_until >= day:
             raise InvalidInput(f"Case {row.reference} is kept until {row.retain_until}; it cannot be destroyed "
                                "before then.")
-        if _closed_with(conn, row.reference) != row.retain_until:
+        # The signed log decides: the case.closed event (by the safeguarding team, verified) and the
+        # records its signed events link — never the cases or case_records tables.
+        session.refresh_directory(conn)
+        stated = ledger.cases(conn, session.directory, session.verified_events).cases.get(row.reference)
+        if stated is None or stated.status != "closed" or stated.retain_until != row.retain_until:
             raise TamperDetected(f"Case {row.reference}'s retention date is not the one recorded when it was "
                                  "closed; it was altered, and nothing was destroyed.")
-        linked = [resolve(conn, rid) for (rid,) in conn.execute(LINKED, {"cid": row.id}).all()]
+        linked = [resolve(conn, rid) for rid in sorted(stated.records)]
         ids = [r.id for r in linked]
         conn.execute(update(_g).where(_g.c.record_id.in_(ids)).values(sealed=None))
         conn.execute(update(_a).where(_a.c.record_id.in_(ids)).values(content=b""))
@@ -145,14 +147,6 @@ def _shred(session: Session, case: str, destroyed: list[str]) -> list[str]:
     raise db.ShredIncomplete(
         f"{case} and its records are destroyed in the audit log and can no longer be opened through the "
         f"vault, but {'; and '.join(part for part in (pending, copies) if part)}.", destroyed)
-
-
-def _closed_with(conn: Connection, reference: str) -> str | None:
-    """The retention date the case's (signed, chained) ``case.closed`` event recorded."""
-    t = table(AuditEvent)
-    properties = conn.execute(select(t.c.properties).where(t.c.action == "case.closed", t.c.object == reference)
-                              .order_by(t.c.seq.desc()).limit(1)).scalar()
-    return None if properties is None else json.loads(properties).get("retain_until")
 
 
 def retention_rules(session: Session) -> list[tuple[str, int, int]]:

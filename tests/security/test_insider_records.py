@@ -187,3 +187,27 @@ def test_a_cleared_referral_or_a_planted_case_link_hides_nothing_from_the_office
         # ... and neither record is refused when the officer opens a case for it.
         second = sofia.open_case([hidden, linked_away])
         assert {r.reference for r in sofia.show_case(second).records} == {hidden, linked_away}
+
+
+def test_a_staff_members_own_case_closed_and_planted_links_destroy_nothing(v: Built, clock: FakeClock) -> None:
+    from vault import audit
+
+    with unlocked(v, "bob", "mallory", "sofia") as s:
+        bob, mallory, sofia = s["bob"], s["mallory"], s["sofia"]
+        referred = bob.create_record(record())
+        bob.refer_record(referred)
+        unrelated = bob.create_record(record(own_words="Not in any case."))
+        bob.refer_record(unrelated)
+        case = sofia.open_case([referred])
+        # mallory closes the case herself, with an early date, matches the table, links the other record.
+        with mallory.write() as conn:
+            mallory.append(conn, [audit.Event("case.closed", object=case, properties={
+                "case": case, "entry_id": 1, "retain_until": "2026-01-02"})])
+        insider(mallory, "UPDATE cases SET status = 'closed', retain_until = '2026-01-02' WHERE reference = ?", case)
+        insider(mallory, "INSERT INTO case_records (case_id, record_id, linked_by, linked_at) SELECT id, ?, "
+                         "opened_by, opened_at FROM cases WHERE reference = ?", record_id(bob, unrelated), case)
+        with pytest.raises(TamperDetected) as info:
+            sofia.destroy_case(case, password=v.passwords["sofia"])
+        assert_one_sentence(info.value)
+        for ref in (referred, unrelated):
+            assert bob.view_record(ref).content["own_words"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tests.conftest import ADMIN, Built, FakeClock
 from vault import crypto
-from vault.cases import _grant_info
+from vault.cases import grant_info as case_grant_info
 from vault.envelopes import grant_info
 from vault.errors import AccessDenied, InvalidInput, TamperDetected, WrongPassword
 from vault.models import AuditEvent, CaseGrant, Grant, Record, table
@@ -165,7 +165,7 @@ def _recovery_cannot_open(built: Built, record_ids: list[int]) -> None:
                 with pytest.raises(crypto.AuthenticationFailed):
                     crypto.hpke_open(admin.directory.hpke_suite, secrets.hpke_private, blob,
                                      grant_info(admin.vault_id, rid, 1))
-        assert _grant_info(admin.vault_id, 1, 1) != grant_info(admin.vault_id, 1, 1)
+        assert case_grant_info(admin.vault_id, 1, 1) != grant_info(admin.vault_id, 1, 1)
 
 
 def test_only_the_safeguarding_team_works_on_cases(team: Built) -> None:
