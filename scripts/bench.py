@@ -49,13 +49,17 @@ The figures and their baselines:
     (signature, 32-byte hash) pairs on one thread, already in memory. The ratio
     may be below 1 because verify uses two threads.
 ``audit_verify_hash``
-    ``vault.audit.verify(engine, vault_id, signatures=False)``: reading the log
-    and checking the hash chain. Baseline (``sqlcipher_read_sha256``): a raw
+    ``vault.audit.verify(engine, vault_id, signatures=False)``: reading the log,
+    checking the hash chain, each event's properties against its action's shape
+    and that its signer may state it (vault/facts.py). The log is N views of
+    records (``record.viewed``, object and properties as the vault writes them)
+    by the admin. Baseline (``sqlcipher_read_sha256``): a raw
     ``sqlcipher3`` cursor reading the same ten columns of the same table in
     ``seq`` order and hashing the concatenation of each row's fields with SHA-256.
 ``audit_export_1m``
     ``vault.audit_log.export`` of the whole log as JSON Lines to a file (CSV as the
-    extra key ``csv_median_s``). Baseline (``sqlcipher_read_write``): a raw
+    extra key ``csv_median_s``), each event's properties checked before they are
+    written as stored. Baseline (``sqlcipher_read_write``): a raw
     ``sqlcipher3`` cursor reading the same ten columns in ``seq`` order and
     writing each row as one tab-separated line (bytes as hex) to a file.
 ``record_create``
@@ -479,7 +483,10 @@ def build_log(workdir: Path, events: int, progress: Progress) -> Session:
     next_report = 100_000
     while have < events:
         n = min(BUILD_BATCH, events - have)
-        batch = [audit.Event("record.viewed", record_id=i, properties={"n": i}) for i in range(have, have + n)]
+        # Views of records, as the vault writes them: verify and the export check each event's
+        # properties against its action's shape (vault/facts.py), so the events must have it.
+        batch = [audit.Event("record.viewed", record_id=i, object=f"IV-2026-{i:04d}",
+                             properties={"reference": f"IV-2026-{i:04d}"}) for i in range(have, have + n)]
         with session.write() as conn:
             audit.append(conn, session.vault_id, signer, session.user_id, batch, vault.clock)
         have += n

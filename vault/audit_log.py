@@ -10,19 +10,21 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import IO, Any, Final
 
 from sqlalchemy import Engine, and_, func, select
 
-from vault import db
-from vault.audit import Checkpoint, raw_rows, usernames
+from vault import db, facts
+from vault.audit import Checkpoint, raw_cursor, usernames
 from vault.errors import InvalidInput
 from vault.models import AuditEvent, table
 
 EXPORT_COLUMNS: Final = (
     "seq", "at", "actor", "actor_id", "action", "record_id", "object",
-    "properties", "prev_hash", "hash", "signature",
+    "properties", "prev_hash", "hash", "signature", "malformed",
 )
+MAX_ACTION_FILTER: Final = 200
 
 _t = table(AuditEvent)
 _SELECT_COLUMNS: Final = (
@@ -38,6 +40,10 @@ class ExportFilter:
     actor_id: int | None = None
     record_id: int | None = None
     action: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action is not None and len(self.action) > MAX_ACTION_FILTER:
+            raise InvalidInput(f"An action to filter by is at most {MAX_ACTION_FILTER} characters.")
 
     def clauses(self) -> list[Any]:
         out: list[Any] = []
@@ -70,6 +76,8 @@ class LogEntry:
     record_id: int | None
     object: str | None
     properties: dict[str, Any]
+    # Set, in one sentence, for an event that is not well formed: its properties are then {}.
+    problem: str = ""
 
 
 PAGE_MAX: Final = 500
@@ -86,8 +94,29 @@ def page(engine: Engine, filt: ExportFilter, *, limit: int = 200, before: int | 
     with db.read(engine) as conn:
         rows = conn.execute(query).all()
         names = usernames(conn) if rows else {}
-    return [LogEntry(r.seq, r.at, names.get(r.actor_id, f"user {r.actor_id}"), r.action, r.record_id, r.object,
-                     json.loads(r.properties)) for r in rows]
+    return [_entry(r, names) for r in rows]
+
+
+def _entry(r: Any, names: Mapping[int, str]) -> LogEntry:
+    """One row as the auditor's page shows it; a bad event is shown, marked, and never raises."""
+    seq, at, actor_id, action, record_id, obj, text = r
+    problem = ""
+    if not (type(at) is str and type(action) is str and type(actor_id) is int
+            and (record_id is None or type(record_id) is int) and (obj is None or type(obj) is str)):
+        problem = f"Event {seq} has a column of the wrong type; it was written outside the vault."
+        at, action, obj = _as_text(at), _as_text(action), None if obj is None else _as_text(obj)
+        record_id = record_id if type(record_id) is int else None
+    props = facts.parse(action, text) if not problem else None
+    if props is None and not problem:
+        problem = (f"Event {seq}'s details are not in the form its action allows; they are not shown."
+                   if facts.spec(action) is not None else
+                   f"Event {seq} is of an action the vault does not know; its details are not shown.")
+    actor = names.get(actor_id, f"user {actor_id}") if type(actor_id) is int else "an unknown user"
+    return LogEntry(seq, at, actor, action, record_id, obj, props or {}, problem)
+
+
+def _as_text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def parse_time(text: str, *, end: bool = False) -> str:
@@ -122,72 +151,145 @@ def export(engine: Engine, out: IO[str], fmt: str, filt: ExportFilter, final: Ch
     with db.read(engine) as conn:
         names = usernames(conn)
         total = int(conn.execute(select(func.count()).select_from(_t).where(where)).scalar_one()) if progress else 0
-        rows = raw_rows(conn, select(*_SELECT_COLUMNS).where(where).order_by(_t.c.seq))
-        try:
-            lines = _csv_lines(rows, names) if fmt == "csv" else _jsonl_lines(rows, names)
-            report = (lambda done: progress(done - (fmt == "csv"), total)) if progress else None
-            count = _stream(out, lines, report, cancelled) - (fmt == "csv")  # not the header
-        finally:
-            rows.close()
+        with raw_cursor(conn, select(*_SELECT_COLUMNS).where(where).order_by(_t.c.seq)) as rows:
+            if fmt == "csv":
+                out.write(",".join(EXPORT_COLUMNS) + "\n")
+            blocks = _csv_blocks(rows, names) if fmt == "csv" else _jsonl_blocks(rows, names)
+            count = _stream(out, blocks, (lambda done: progress(done, total)) if progress else None, cancelled)
     if fmt == "csv":
         csv.writer(out, lineterminator="\n").writerow(
-            ["checkpoint", final.at, "", "", "", "", "", final.to_json(), "", final.head.hex(), ""])
+            ["checkpoint", final.at, "", "", "", "", "", final.to_json(), "", final.head.hex(), "", ""])
     else:
         out.write('{"checkpoint":' + final.to_json() + "}\n")
     return count
 
 
-def _stream(out: IO[str], lines: Iterable[str], progress: Callable[[int], None] | None,
+BLOCK: Final = 20_000  # events written at a time; progress and cancellation are checked after each
+
+
+def _stream(out: IO[str], blocks: Iterable[tuple[int, str]], progress: Callable[[int], None] | None,
             cancelled: Callable[[], bool] | None) -> int:
-    """Write ``lines`` in blocks, reporting progress and honouring cancellation."""
-    block: list[str] = []
+    """Write the (count, text) ``blocks`` — full ones of :data:`BLOCK` events, then one shorter,
+    perhaps empty — reporting progress and honouring cancellation."""
     count = 0
-    for line in lines:
-        block.append(line)
-        count += 1
-        if not count % 20000:
-            out.write("".join(block))
-            block = []
-            if progress is not None:
-                progress(count)
+    for n, text in blocks:
+        if n < BLOCK:  # the last: a small export, or the end of a large one
             if cancelled is not None and cancelled():
                 raise InvalidInput("The export was cancelled.")
-    if cancelled is not None and cancelled():  # a small export, or the last block
-        raise InvalidInput("The export was cancelled.")
-    out.write("".join(block))
+            out.write(text)
+            count += n
+            break
+        out.write(text)
+        count += n
+        if progress is not None:
+            progress(count)
+        if cancelled is not None and cancelled():
+            raise InvalidInput("The export was cancelled.")
     if progress is not None:
         progress(count)
     return count
 
 
-def _csv_lines(rows: Iterable[Any], names: Mapping[int, str]) -> Iterator[str]:
+# Both writers paste an event's stored columns as they are only when its ids are integers, its
+# time and object plain text (the action is a registered name: plain already), and the fast check
+# of its action (facts.FAST) shows its properties canonical and of the action's shape. Anything
+# else — an action the vault does not know included — goes the careful way (:func:`_careful`):
+# every column escaped, the properties as a JSON string of the stored text unless they are well
+# formed, and the event marked malformed. No line can then be split, or made to name another actor.
+_WRONG: Final = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _csv_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple[int, str]]:
     """RFC 4180 CSV, formatted directly: the same text ``csv.writer`` would
     produce (minimal quoting), at a fraction of its cost per row."""
-    yield ",".join(EXPORT_COLUMNS) + "\n"
     actors = {uid: _csv(name) for uid, name in names.items()}
-    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-        if _plain(at + action + (obj or "")):
-            fields = at, action, obj or ""
-        else:
-            fields = _csv(at), _csv(action), _csv(obj)
-        yield (f'{seq},{fields[0]},{actors.get(actor_id, "")},{actor_id},{fields[1]},'
-               f'{"" if record_id is None else record_id},{fields[2]},{_csv(props)},'
-               f"{prev_hash.hex()},{digest.hex()},{signature.hex()}\n")
+    fast = facts.FAST
+    while True:
+        lines: list[str] = []
+        add = lines.append
+        for row in islice(rows, BLOCK):
+            seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature = row
+            try:
+                if (type(actor_id) is int and (record_id is None or type(record_id) is int)
+                        and fast[action](props) is not None and _plain(at + (obj or ""))):
+                    add(f'{seq},{at},{actors.get(actor_id, "")},{actor_id},{action},'
+                        f'{"" if record_id is None else record_id},{obj or ""},{_csv(props)},'
+                        f"{prev_hash.hex()},{digest.hex()},{signature.hex()},\n")
+                    continue
+            except _WRONG:
+                pass
+            c = _careful(row, names)
+            add(",".join(_csv(v) for v in (
+                str(c["seq"]), c["at"], c["actor"], str(c["actor_id"]), c["action"],
+                "" if c["record_id"] is None else str(c["record_id"]), c["object"],
+                c["properties"] if c["malformed"] is None else json.dumps(c["properties"], ensure_ascii=True),
+                c["prev_hash"], c["hash"], c["signature"], "" if c["malformed"] is None else "true")) + "\n")
+        yield len(lines), "".join(lines)
+        if len(lines) < BLOCK:
+            return
 
 
-def _jsonl_lines(rows: Iterable[Any], names: Mapping[int, str]) -> Iterator[str]:
+def _jsonl_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple[int, str]]:
     actors = {uid: _js(name) for uid, name in names.items()}
-    for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-        # ``properties`` is already canonical JSON, covered by the event's hash. The
-        # three short text columns are checked together: one test instead of three.
-        if _plain(at + action + (obj or "")):
-            fields = f'"{at}"', f'"{action}"', "null" if obj is None else f'"{obj}"'
-        else:
-            fields = _js(at), _js(action), _js(obj)
-        yield (f'{{"seq":{seq},"at":{fields[0]},"actor":{actors.get(actor_id, "null")},"actor_id":{actor_id},'
-               f'"action":{fields[1]},"record_id":{"null" if record_id is None else record_id},'
-               f'"object":{fields[2]},"properties":{props},"prev_hash":"{prev_hash.hex()}",'
-               f'"hash":"{digest.hex()}","signature":"{signature.hex()}"}}\n')
+    fast = facts.FAST
+    while True:
+        lines: list[str] = []
+        add = lines.append
+        for row in islice(rows, BLOCK):
+            seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature = row
+            try:
+                if (type(actor_id) is int and (record_id is None or type(record_id) is int)
+                        and fast[action](props) is not None and _plain(at + (obj or ""))):
+                    o = "null" if obj is None else f'"{obj}"'
+                    add(f'{{"seq":{seq},"at":"{at}","actor":{actors.get(actor_id, "null")},'
+                        f'"actor_id":{actor_id},"action":"{action}",'
+                        f'"record_id":{"null" if record_id is None else record_id},'
+                        f'"object":{o},"properties":{props},'
+                        f'"prev_hash":"{prev_hash.hex()}","hash":"{digest.hex()}","signature":"{signature.hex()}"}}\n')
+                    continue
+            except _WRONG:
+                pass
+            c = _careful(row, names)
+            line = {k: c[k] for k in ("seq", "at", "actor", "actor_id", "action", "record_id", "object")}
+            line["properties"] = c["properties"] if c["malformed"] is not None else c["value"]
+            line.update({k: c[k] for k in ("prev_hash", "hash", "signature")})
+            if c["malformed"] is not None:
+                line["malformed"] = True
+            add(json.dumps(line, ensure_ascii=True, separators=(",", ":")) + "\n")
+        yield len(lines), "".join(lines)
+        if len(lines) < BLOCK:
+            return
+
+
+def _careful(row: Any, names: Mapping[int, str]) -> dict[str, Any]:
+    """An event none of whose stored columns is trusted to be what it should be: each rendered
+    as a number or text; ``value``, its properties parsed if they are well formed; ``properties``,
+    the stored text (canonical when ``value`` is not None); ``malformed``, why it is not well
+    formed (None if it is)."""
+    seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature = row
+    problems = []
+    if not (type(at) is str and type(action) is str and type(actor_id) is int
+            and (record_id is None or type(record_id) is int) and (obj is None or type(obj) is str)
+            and all(type(v) is bytes for v in (prev_hash, digest, signature))):
+        problems.append("a column of the wrong type")
+    value = facts.parse(action, props) if type(action) is str and type(props) is str else None
+    if value is None:
+        problems.append("properties that are not in the form its action allows")
+    return {
+        "seq": seq, "at": _as_text(at),
+        "actor": names.get(actor_id) if type(actor_id) is int else None,
+        "actor_id": actor_id if type(actor_id) is int else _as_text(actor_id),
+        "action": _as_text(action),
+        "record_id": record_id if record_id is None or type(record_id) is int else _as_text(record_id),
+        "object": None if obj is None else _as_text(obj),
+        "properties": props if type(props) is str else _as_text(props), "value": value,
+        "prev_hash": _hex(prev_hash), "hash": _hex(digest), "signature": _hex(signature),
+        "malformed": "; ".join(problems) or None,
+    }
+
+
+def _hex(value: Any) -> str:
+    return value.hex() if type(value) is bytes else _as_text(value)
 
 
 def _csv(value: str | None) -> str:

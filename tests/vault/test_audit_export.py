@@ -13,13 +13,19 @@ from tests.conftest import Built
 from vault import audit, audit_log
 from vault.errors import InvalidInput
 
+AWKWARD_NAME = 'a "quoted", comma\r\nline é ✓ \u2028'
+
 
 def _append_awkward(built: Built) -> None:
+    """Events of the vault's own actions whose columns need escaping: an object with quotes and
+    a line break, a contact's name (the one free text an event holds) with every kind of
+    awkward character — canonical JSON escapes them, so the event is well formed."""
     with built.unlock() as admin, admin.write() as conn:
         admin.append(conn, [
-            audit.Event("test.awkward", record_id=7, object='say "hi", then\nleave',
-                        properties={"text": 'a "quoted", comma\r\nline', "unicode": "é ✓ \u2028"}),
-            audit.Event("test.plain", object=None, properties={}),
+            audit.Event("record.viewed", record_id=7, object='say "hi", then\nleave',
+                        properties={"reference": "IV-2026-0007"}),
+            audit.Event("contact.saved", object="3", properties={"contact_id": 3, "name": AWKWARD_NAME}),
+            audit.Event("lock", object=None, properties={}),
         ])
 
 
@@ -32,11 +38,15 @@ def test_csv_export_round_trips_through_the_csv_module(built: Built) -> None:
     assert rows[0] == list(audit_log.EXPORT_COLUMNS)
     body, trailer = rows[1:-1], rows[-1]
     assert len(body) == count and trailer[0] == "checkpoint" and trailer[9] == checkpoint.head.hex()
-    awkward = next(r for r in body if r[4] == "test.awkward")
+    awkward = next(r for r in body if r[4] == "record.viewed")
     assert awkward[6] == 'say "hi", then\nleave' and awkward[5] == "7"
-    assert json.loads(awkward[7]) == {"text": 'a "quoted", comma\r\nline', "unicode": "é ✓ \u2028"}
-    plain = next(r for r in body if r[4] == "test.plain")
+    assert json.loads(awkward[7]) == {"reference": "IV-2026-0007"}
+    named = next(r for r in body if r[4] == "contact.saved")
+    assert json.loads(named[7]) == {"contact_id": 3, "name": AWKWARD_NAME}
+    assert "\u2028" not in named[7] and "\n" not in named[7]  # escaped, as canonical JSON has it
+    plain = next(r for r in body if r[4] == "lock")
     assert plain[5] == "" and plain[6] == "" and plain[7] == "{}"
+    assert all(r[-1] == "" for r in body)  # none malformed
     # Written by the standard writer, the same rows give the same text.
     again = io.StringIO()
     csv.writer(again, lineterminator="\n").writerows(rows[:-1])
@@ -51,9 +61,11 @@ def test_jsonl_export_is_valid_json_and_matches_verify(built: Built) -> None:
         assert admin.audit_verify([checkpoint]).ok
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(lines) == count + 1 and lines[-1]["checkpoint"]["seq"] == checkpoint.seq
-    awkward = next(e for e in lines[:-1] if e["action"] == "test.awkward")
+    awkward = next(e for e in lines[:-1] if e["action"] == "record.viewed")
     assert awkward["object"] == 'say "hi", then\nleave'
-    assert awkward["properties"]["text"] == 'a "quoted", comma\r\nline'
+    assert next(e for e in lines[:-1] if e["action"] == "contact.saved")["properties"]["name"] == AWKWARD_NAME
+    assert not any("malformed" in e for e in lines[:-1])
+    assert len(out.getvalue().splitlines()) == count + 1  # no line break, Unicode's included, inside a line
     # Each exported event re-hashes to its own hash: the export can be checked on its own.
     prev = audit.genesis_prev(admin.vault_id)
     for e in lines[:-1]:
@@ -66,7 +78,8 @@ def test_jsonl_export_is_valid_json_and_matches_verify(built: Built) -> None:
 
 def _many(built: Built, count: int) -> None:
     with built.unlock() as admin, admin.write() as conn:
-        admin.append(conn, [audit.Event("test.many" if i % 3 else "test.third", properties={"n": i})
+        admin.append(conn, [audit.Event("record.viewed", properties={"reference": f"IV-2026-{i:04d}"}) if i % 3
+                            else audit.Event("record.search", properties={"searched": i, "found": 0})
                             for i in range(count)])
 
 
@@ -75,12 +88,12 @@ def test_export_reports_progress_against_the_filtered_total_and_can_be_cancelled
     seen: list[tuple[int, int]] = []
     with built.unlock() as admin:
         out = io.StringIO()
-        count, _cp = admin.audit_export(out, "csv", action="test.third",
+        count, _cp = admin.audit_export(out, "csv", action="record.search",
                                         progress=lambda done, total: seen.append((done, total)))
         assert count == 15_000 and seen == [(15_000, 15_000)]  # fewer than one block: the end only
-        assert out.getvalue().count("test.third") == 15_000 and "test.many" not in out.getvalue()
+        assert out.getvalue().count("record.search") == 15_000 and "record.viewed" not in out.getvalue()
         seen.clear()
-        count, _cp = admin.audit_export(io.StringIO(), "jsonl", action="test.many",
+        count, _cp = admin.audit_export(io.StringIO(), "jsonl", action="record.viewed",
                                         progress=lambda done, total: seen.append((done, total)))
         assert count == 30_000 and seen == [(20_000, 30_000), (30_000, 30_000)]
         asked: list[int] = []
@@ -93,7 +106,7 @@ def test_export_reports_progress_against_the_filtered_total_and_can_be_cancelled
             admin.audit_export(io.StringIO(), "jsonl", cancelled=cancel_after_first_block)
         assert asked == [1]
         with pytest.raises(InvalidInput, match="cancelled"):  # fewer than one block: asked at the end
-            admin.audit_export(io.StringIO(), "jsonl", action="test.third", cancelled=lambda: True)
+            admin.audit_export(io.StringIO(), "jsonl", action="record.search", cancelled=lambda: True)
         with pytest.raises(InvalidInput, match="No user named"):
             admin.audit_export(io.StringIO(), "jsonl", actor="nobody")
 
