@@ -102,5 +102,12 @@ class TamperDetected(VaultError):
     """The audit log or a signed object does not verify."""
 
 
+class SealingStopped(TamperDetected):
+    """No key may be sealed to anyone: the signed log's record of a right taken away (a user
+    disabled, a user's keys replaced) does not verify, or its chain is broken before a user event
+    (docs/integrity.md §4). The sentence names the event; an admin's signed ``facts.resolved``
+    naming it lifts the stop."""
+
+
 class VaultBusy(VaultError):
     """Another process holds the vault for writing."""
