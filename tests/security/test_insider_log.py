@@ -149,6 +149,32 @@ def test_non_canonical_properties_are_named_and_never_forge_an_export_line(offic
     assert all(r[-1] == "" for r in rows[1:-1] if r[0] != str(seq))
 
 
+def test_columns_of_the_wrong_type_are_exported_marked_and_never_raise(office: Built) -> None:
+    """SQLite keeps whatever type it is given: text where the actor's id belongs, bytes for a time.
+    Pasted into an export line as it is, such a column would forge the line."""
+    with office.unlock("sam") as sam:
+        seq = append_raw(sam, "record.viewed", '{"reference":"IV-2026-0001"}', obj="IV-2026-0001")
+        drop_triggers(sam)
+        with sam.engine.begin() as c:
+            c.exec_driver_sql("UPDATE audit_events SET actor_id = '2,\"actor\":\"sofia\"', at = x'41', "
+                              "record_id = 'none' WHERE seq = :s", {"s": seq})
+    with office.unlock("carol") as carol:
+        assert carol.audit_verify().first_bad_seq == seq
+        entry = next(e for e in carol.audit_page(limit=10) if e.seq == seq)
+        assert entry.problem and entry.properties == {} and entry.record_id is None
+        for fmt in ("jsonl", "csv"):
+            out = io.StringIO()
+            count, _cp = carol.audit_export(out, fmt)
+            text = out.getvalue()
+            assert len(text.splitlines()) == count + 1 + (fmt == "csv")
+            if fmt == "jsonl":
+                bad = next(json.loads(line) for line in text.splitlines() if json.loads(line).get("seq") == seq)
+                assert bad["malformed"] is True and bad["actor"] is None and bad["actor_id"] == '2,"actor":"sofia"'
+            else:
+                row = next(r for r in csv.reader(io.StringIO(text)) if r[0] == str(seq))
+                assert row[-1] == "true" and row[2] == "" and row[3] == '2,"actor":"sofia"'
+
+
 def test_a_forged_user_event_never_names_anyone(office: Built) -> None:
     """Usernames shown by the auditor's page and the export come only from user events that
     verify: a planted user.added naming a puppet 'sofia2' is not a name anyone gets."""

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.conftest import ADMIN, CHEAP, Built, FakeClock
 from vault import audit, backup, cases, facts, policy, retention
 from vault.errors import InvalidInput
-from vault.models import AuditEvent, table
+from vault.models import ROLES, AuditEvent, table
 from vault.rekey import rekey
 from vault.session import Vault
 
@@ -139,15 +139,15 @@ def test_who_may_state_what_follows_the_policy() -> None:
         "contact.saved": {policy.ADMIN}, "user.added": {policy.ADMIN}, "user.disabled": {policy.ADMIN},
         "user.rotated": {policy.ADMIN}, "facts.resolved": {policy.ADMIN}, "vault.backup": {policy.ADMIN},
         "audit.exported": {policy.ADMIN, policy.AUDITOR}, "vault.checked": {policy.ADMIN, policy.AUDITOR},
-        "unlock": set(policy.ROLES), "lock": set(policy.ROLES), "user.password_changed": set(policy.ROLES),
+        "unlock": set(ROLES), "lock": set(ROLES), "user.password_changed": set(ROLES),
     }
     for action, allowed in expected.items():
-        for role in policy.ROLES:
+        for role in ROLES:
             assert facts.may_state(action, {role}) == (role in allowed), (action, role)
     assert not facts.may_state("case.closed", {"staff", "line_manager"})
     assert facts.may_state("case.closed", {"staff", "deputy_safeguarding_officer"})
-    assert not any(facts.may_state("vault.created", {role}) for role in policy.ROLES)
-    assert not facts.may_state("vault.imagined", set(policy.ROLES))
+    assert not any(facts.may_state("vault.created", {role}) for role in ROLES)
+    assert not facts.may_state("vault.imagined", set(ROLES))
     assert facts.actions_for(frozenset({"auditor"})) == {"unlock", "lock", "unlock.failed", "user.password_changed",
                                                          "audit.exported", "vault.checked"}
 
@@ -157,7 +157,7 @@ def test_the_registry_names_the_same_choices_as_the_code() -> None:
     assert facts.CASE_STATUSES == cases._STATUS_ORDER
 
 
-GOOD = {
+GOOD: dict[str, dict[str, Any]] = {
     "record.viewed": {"reference": "IV-2026-0001"},
     "case.closed": {"case": "CASE-2026-0003", "entry_id": 4, "retain_until": "2032-05-01"},
     "contact.saved": {"contact_id": 2, "name": "NHS 111", "content_sha256": "ab" * 32},
