@@ -12,9 +12,10 @@ It fails closed (docs/integrity.md §4). A user event that takes a right away �
 ``user.disabled``, ``user.rotated`` — that does not verify, or a break in the
 chain just before any user event, stops the sealing of every key
 (:meth:`Directory.require_sealing`) until an admin's signed ``facts.resolved``
-names that event; the user such an event names is treated as disabled, then and
-after. An unverifiable ``user.added`` is ignored instead (noted in ``problems``),
-so that one forged row cannot bring a stranger in.
+names that event. The user such an event names (as far as an altered one can be
+read) is treated as disabled, then and after; only the signed word of someone the
+log never made an admin has no force. An unverifiable ``user.added`` is ignored
+instead (noted in ``problems``), so that one forged row cannot bring a stranger in.
 """
 
 from __future__ import annotations
@@ -146,15 +147,19 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
                                       "stored before it.")
             stops[seq] = (f"Sharing is stopped: the audit log's chain is broken just before event {seq:,}, which "
                           "records a user; an admin must run incident-vault check.")
-        problem, props, authentic = _check(directory, row)
+        problem, props, force = _check(directory, row)
         if problem:
             directory.problems.append(problem)
             if action in TAKES_AWAY:
                 stops[seq] = _stop_sentence(action, seq)
-                if not authentic:  # what it said cannot be known: whoever it may name loses the right
-                    for uid in _named(row.properties, row.object) & directory.people.keys():
-                        target = directory.people[uid]
-                        directory.people[uid] = replace(target, disabled=True, disabled_seq=target.disabled_seq or seq)
+                # Failing closed, whoever it names loses the right: as it says (an admin signed it,
+                # though disabled by then), or as far as it can be read (it was altered). Only the
+                # signed word of someone the log never made an admin has no force at all.
+                named = (set() if force == _NO_FORCE else {props["user_id"]} if props is not None
+                         else _named(row.properties, row.object))
+                for uid in named & directory.people.keys():
+                    target = directory.people[uid]
+                    directory.people[uid] = replace(target, disabled=True, disabled_seq=target.disabled_seq or seq)
             continue
         assert props is not None
         problem = _apply(directory, seq, action, props)
@@ -184,26 +189,34 @@ def _hashes(conn: Connection, seqs: Iterable[int]) -> dict[int, bytes]:
     return out
 
 
-def _check(directory: Directory, row: Any) -> tuple[str, dict[str, Any] | None, bool]:
-    """(problem, properties, authentic) of one user event: ("", its properties, True) if it
-    verifies. ``authentic``: its signer really signed exactly what is stored (only their right
-    to state it is missing), so what it says is known to have no force."""
+_NO_FORCE: Final = "none"  # the signed word of a user the log never made an admin
+_KNOWN: Final = "known"  # signed by an admin, as stored: what it says is known
+_UNKNOWN: Final = "unknown"  # altered or not signed by its actor: what it said is not known
+
+
+def _check(directory: Directory, row: Any) -> tuple[str, dict[str, Any] | None, str]:
+    """(problem, properties, force) of one user event: ("", its properties, _KNOWN) if it
+    verifies; otherwise the problem, its properties if they can be trusted to be what its signer
+    signed, and what force it has (:data:`_NO_FORCE`, :data:`_KNOWN`, :data:`_UNKNOWN`)."""
     seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature = row
     try:
         intact = audit.event_hash(bytes(prev_hash), seq, at, actor_id, action, record_id, obj, props) == digest
     except (AttributeError, TypeError, ValueError, OverflowError, struct.error):
         intact = False
     if not intact:
-        return f"Audit event {seq}, which records a user, was altered.", None, False
+        return f"Audit event {seq}, which records a user, was altered.", None, _UNKNOWN
     actor = directory.people.get(actor_id)
     if actor is None or not audit.signature_ok(actor.sign_public, bytes(signature), bytes(digest)):
-        return f"Audit event {seq}, which records a user, is not signed by an admin.", None, False
-    if actor.disabled or not facts.may_state(action, actor.roles):
-        return f"Audit event {seq}, which records a user, is not signed by an admin.", None, True
+        return f"Audit event {seq}, which records a user, is not signed by an admin.", None, _UNKNOWN
+    if not facts.may_state(action, actor.roles):
+        return f"Audit event {seq}, which records a user, is not signed by an admin.", None, _NO_FORCE
     parsed = facts.parse(action, props)
     if parsed is None:
-        return f"Audit event {seq}, which records a user, is unreadable.", None, False
-    return "", parsed, True
+        return f"Audit event {seq}, which records a user, is unreadable.", None, _UNKNOWN
+    if actor.disabled:
+        return (f"Audit event {seq}, which records a user, is signed by an admin who was disabled before it.",
+                parsed, _KNOWN)
+    return "", parsed, _KNOWN
 
 
 def _apply(directory: Directory, seq: int, action: str, p: dict[str, Any]) -> str:

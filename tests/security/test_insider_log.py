@@ -279,6 +279,22 @@ def test_a_disable_signed_by_a_non_admin_stops_sealing_but_disables_nobody(offic
         verify_names(carol, seq, "(user.disabled)", "admin")
 
 
+def test_a_disabled_admins_later_disable_still_takes_the_right_away(office: Built) -> None:
+    """An admin disabled before it still signs a disable with their old key: it does not verify,
+    so sealing stops — and failing closed, the user it names is disabled all the same."""
+    office.add("ann", "admin")
+    with office.unlock("ann") as ann:
+        ann_key, ann_id = crypto.Signer(ann.secrets.sign_private), ann.user_id
+    with office.unlock(ADMIN) as admin:
+        admin.disable_user("ann")
+        seq = append_raw(admin, "user.disabled", audit.canonical_json({"user_id": 2, "username": "sam"}),
+                         obj="user:2", signer=ann_key, actor_id=ann_id)
+    with office.unlock("sofia") as sofia:
+        assert sofia.directory.people[2].disabled and sofia.directory.people[2].disabled_seq == seq
+        with pytest.raises(SealingStopped, match=f"event {seq}"):
+            sofia.directory.require_sealing()
+
+
 def test_a_break_in_the_chain_before_a_user_event_stops_sealing(office: Built, dev_disabled: int) -> None:
     seq = dev_disabled
     with office.unlock("sam") as sam:
