@@ -254,7 +254,7 @@ def _opt(kind: Kind) -> Field:
 _USER_KEYS: Final = {"user_id": _f(ID), "username": _f(USERNAME), "hpke_suite": _f(SUITE),
                      "hpke_public": _f(HPKE_PUBLIC), "sign_public": _f(SIGN_PUBLIC)}
 _FILTER: Final = Shape({"since": _opt(TIME), "until": _opt(TIME), "actor_id": _opt(ID), "record_id": _opt(ID),
-                        "action": _opt(Text(200))})
+                        "action": _opt(Text(1000))})  # audit_log.MAX_ACTION_FILTER
 
 ANYONE: Final = frozenset(ROLES)  # every user holds at least one role
 ADMIN: Final = frozenset({policy.ADMIN})

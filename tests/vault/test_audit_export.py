@@ -109,6 +109,8 @@ def test_export_reports_progress_against_the_filtered_total_and_can_be_cancelled
             admin.audit_export(io.StringIO(), "jsonl", action="record.search", cancelled=lambda: True)
         with pytest.raises(InvalidInput, match="No user named"):
             admin.audit_export(io.StringIO(), "jsonl", actor="nobody")
+        with pytest.raises(InvalidInput, match="at most 1,000 characters"):  # what the export event can hold
+            admin.audit_export(io.StringIO(), "jsonl", action="x" * 1001)
 
 
 def test_a_checkpoint_file_is_read_from_a_checkpoint_or_an_export(built: Built, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import ADMIN, CHEAP, Built, FakeClock
-from vault import audit, backup, cases, facts, policy, retention
+from vault import audit, audit_log, backup, cases, facts, policy, retention
 from vault.errors import InvalidInput
 from vault.models import ROLES, AuditEvent, table
 from vault.rekey import rekey
@@ -155,6 +155,10 @@ def test_who_may_state_what_follows_the_policy() -> None:
 def test_the_registry_names_the_same_choices_as_the_code() -> None:
     assert facts.DECISION_KINDS == cases.DECISIONS
     assert facts.CASE_STATUSES == cases._STATUS_ORDER
+    exported = facts.SPECS["audit.exported"].shape.fields["filter"].kind
+    assert isinstance(exported, facts.Shape)
+    action = exported.fields["action"].kind
+    assert isinstance(action, facts.Text) and action.max_len == audit_log.MAX_ACTION_FILTER
 
 
 GOOD: dict[str, dict[str, Any]] = {
