@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection, func, insert, select, update
 
 from vault import audit, crypto, policy, record_schema
-from vault.directory import Directory, Person
+from vault.directory import Directory
 from vault.errors import InvalidInput
 from vault.models import AuditEvent, Contact, table
 
@@ -53,7 +53,6 @@ _EVENT_COLUMNS = (_e.c.seq, _e.c.at, _e.c.actor_id, _e.c.action, _e.c.record_id,
 # The newest contact.saved of each contact: one pass over the (action, seq) index.
 _NEWEST_SAVES = select(*_EVENT_COLUMNS).where(
     _e.c.seq.in_(select(func.max(_e.c.seq)).where(_e.c.action == SAVED).group_by(_e.c.object)))
-_DISABLES = select(*_EVENT_COLUMNS).where(_e.c.action == "user.disabled").order_by(_e.c.seq)
 
 
 @dataclass(frozen=True)
@@ -125,13 +124,12 @@ class _Checker:
     def __init__(self, conn: Connection, people: Directory) -> None:
         self.conn = conn
         self.people = people
-        self._disabled_at: dict[int, int] | None = None
-        self._verifiers: dict[int, crypto.Verifier] = {}
+        self._verifiers: dict[bytes, crypto.Verifier] = {}
 
-    def _verifier(self, person: Person) -> crypto.Verifier:
-        if person.user_id not in self._verifiers:
-            self._verifiers[person.user_id] = crypto.Verifier(person.sign_public)
-        return self._verifiers[person.user_id]
+    def _verifier(self, public: bytes) -> crypto.Verifier:
+        if public not in self._verifiers:
+            self._verifiers[public] = crypto.Verifier(public)
+        return self._verifiers[public]
 
     def entry(self, contact_id: int, name: str, phone: str, notes: str, position: int, save: Any) -> ContactEntry:
         stored = ContactEntry(contact_id, name, phone, notes, position)
@@ -193,31 +191,13 @@ class _Checker:
             return f"{said} is by someone the signed log does not name.", {}
         if "admin" not in signer.roles:
             return f"{said} is by {signer.username}, who is not an admin.", {}
-        if not self._verifier(signer).verify(bytes(signature), bytes(digest)):
+        # The key the admin held then (a rotation gives new ones), and whether they were still active.
+        public = self.people.sign_public_at(actor_id, int(seq))
+        if public is None or not self._verifier(public).verify(bytes(signature), bytes(digest)):
             return f"{said} is not signed by {signer.username}, whom it names.", {}
-        if signer.disabled and seq > self._disabled_since(actor_id):
+        if self.people.active_at(actor_id, int(seq)) is None:
             return f"{said} is by {signer.username} after that admin was disabled.", {}
         return "", props
-
-    def _disabled_since(self, user_id: int) -> int:
-        """The event that disabled ``user_id``, as the signed log says (0 if it cannot be read:
-        the directory says they are disabled, so nothing of theirs is trusted)."""
-        if self._disabled_at is None:
-            self._disabled_at = {}
-            for seq, at, actor_id, action, record_id, obj, props_text, prev_hash, digest, signature in \
-                    self.conn.execute(_DISABLES):
-                try:
-                    target = json.loads(props_text).get("user_id")
-                except (json.JSONDecodeError, AttributeError):
-                    continue
-                admin = self.people.people.get(actor_id)
-                if type(target) is not int or target in self._disabled_at or admin is None or \
-                        "admin" not in admin.roles or \
-                        audit.event_hash(prev_hash, seq, at, actor_id, action, record_id, obj, props_text) != digest \
-                        or not self._verifier(admin).verify(bytes(signature), bytes(digest)):
-                    continue
-                self._disabled_at[target] = int(seq)
-        return self._disabled_at.get(user_id, 0)
 
 
 def safeguarding_team(session: Session) -> list[str]:

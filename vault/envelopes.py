@@ -107,10 +107,29 @@ def decrypt_bodies(session: Session, key: bytes, record_id: int, key_version: in
         digest = crypto.sha256(SIGNED_LABEL + outer["inner"].encode())
         if signature is not None:
             if author.user_id not in verifiers:
-                verifiers[author.user_id] = crypto.Verifier(author.sign_public)
+                verifiers[author.user_id] = _any_key_of(session, author.user_id, author.sign_public)
             checks.append((f"{kind} of record {record_id}", verifiers[author.user_id], signature, digest))
         opened.append(Item(item_id, author.username, at, body, signature is not None, author.user_id, digest.hex()))
     return opened, checks
+
+
+class _AnyKey:
+    """Verifies with any of a user's keys, newest first: an item keeps the signature its author
+    made with the key they held then, and a rotation (``user.rotated``) gives them new ones. Where
+    it matters the item's hash is also bound by a signed event (record.submitted, record.addendum),
+    signed with the key of that point of the log."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self._verifiers = [crypto.Verifier(k) for k in keys]
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        return any(v.verify(signature, message) for v in self._verifiers)
+
+
+def _any_key_of(session: Session, user_id: int, current: bytes) -> Any:
+    history = [public for _since, public in session.directory.sign_keys.get(user_id, [])]
+    keys = [current, *(k for k in reversed(history) if k != current)]
+    return crypto.Verifier(current) if len(keys) == 1 else _AnyKey(keys)
 
 
 PARALLEL_FROM: Final = 64  # signatures: below this, a thread pool costs more than it saves

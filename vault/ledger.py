@@ -136,7 +136,7 @@ def genuine(rows: Sequence[Any], directory: Directory, verified: Known,
     if conn is not None and recall is not None:
         recall(conn, [(int(row.seq), bytes(row.hash)) for row in rows])
     checks: list[tuple[int, crypto.Verifier, bytes, bytes]] = []
-    verifiers: dict[int, crypto.Verifier] = {}
+    verifiers: dict[bytes, crypto.Verifier] = {}
     for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
         digest = bytes(digest)
         if audit.event_hash(bytes(prev_hash), seq, at, actor_id, action, record_id, obj, props) != digest:
@@ -145,13 +145,14 @@ def genuine(rows: Sequence[Any], directory: Directory, verified: Known,
         if verified.get(seq) == digest:
             result[seq] = None
             continue
-        person = directory.people.get(actor_id)
-        if person is None:
-            result[seq] = f"is by user {actor_id}, whom the signed log never introduced."
+        # The key the signer held at that point of the log (a rotation gives a user new ones).
+        public = directory.sign_public_at(actor_id, seq)
+        if public is None:
+            result[seq] = f"is by user {actor_id}, whom the signed log had not introduced by then."
             continue
-        if actor_id not in verifiers:
-            verifiers[actor_id] = crypto.Verifier(person.sign_public)
-        checks.append((seq, verifiers[actor_id], bytes(signature), digest))
+        if public not in verifiers:
+            verifiers[public] = crypto.Verifier(public)
+        checks.append((seq, verifiers[public], bytes(signature), digest))
     digests = {seq: digest for seq, _verifier, _sig, digest in checks}
     for seq, ok in _verify_all(checks):
         result[seq] = None if ok else "is not signed by the user it names."
@@ -194,10 +195,9 @@ def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
     p = canonical_properties(row.properties)
     if p is None:
         return "has properties that are not canonical JSON."
-    person = directory.people[actor_id]
-    disabled_seq = getattr(person, "disabled_seq", None)
-    if disabled_seq is not None and disabled_seq < seq:
-        return "is by a user who was disabled before it."
+    person = directory.active_at(actor_id, seq)
+    if person is None:
+        return "is by a user who was disabled before it (or whose disabling does not verify)."
     if facts.destroyed:
         return "comes after the record was destroyed."
     if action == "record.created":
@@ -305,9 +305,8 @@ def _fold_case(ledger: CaseLedger, directory: Directory, row: Any) -> str:
     p = canonical_properties(row.properties)
     if p is None:
         return "has properties that are not canonical JSON."
-    person = directory.people[int(row.actor_id)]
-    disabled_seq = getattr(person, "disabled_seq", None)
-    if not person.roles & policy.SAFEGUARDING_TEAM or (disabled_seq is not None and disabled_seq < row.seq):
+    person = directory.active_at(int(row.actor_id), int(row.seq))
+    if person is None or not person.roles & policy.SAFEGUARDING_TEAM:
         return "is by a user who was not on the safeguarding team then."
     reference = p.get("case")
     if not isinstance(reference, str) or reference != row.object:
@@ -338,3 +337,37 @@ def _fold_case(ledger: CaseLedger, directory: Directory, row: Any) -> str:
             return "destroys a case that was never closed."
         case.status = "destroyed"
     return ""
+
+
+# --- retention rules ---------------------------------------------------------------------------
+
+_RULE_EVENTS = select(*_COLUMNS).where(_t.c.action == "retention.rule_changed").order_by(_t.c.seq)
+
+
+def retention_rules(conn: Connection, directory: Directory, verified: Known,
+                    defaults: dict[str, tuple[int, int]]) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """Each category's (years after closure, a child's record kept until this age) as the signed
+    log states it: the newest ``retention.rule_changed`` by an admin or the safeguarding team, or
+    ``defaults`` (what the vault was created with) for a category never changed. And the events
+    that do not count, one sentence each."""
+    rules = dict(defaults)
+    problems: list[str] = []
+    rows = conn.execute(_RULE_EVENTS).all()
+    good = genuine(rows, directory, verified, conn)
+    for row in rows:
+        problem = good.get(int(row.seq))
+        p = canonical_properties(row.properties)
+        person = directory.active_at(int(row.actor_id), int(row.seq))
+        if problem is None and (person is None or not person.roles & (policy.SAFEGUARDING_TEAM | {policy.ADMIN})):
+            problem = "is by a user who may not change how long cases are kept."
+        category = p.get("category") if p is not None else None
+        years = _int(p.get("years_after_closure")) if p is not None else None
+        age = _int(p.get("child_until_age")) if p is not None else None
+        if problem is None and (category not in rules or years is None or age is None):
+            problem = "states a rule unreadably."
+        if problem:
+            problems.append(f"Audit event {row.seq} (retention.rule_changed) {problem}")
+            continue
+        assert isinstance(category, str) and years is not None and age is not None
+        rules[category] = (years, age)
+    return rules, problems
