@@ -174,6 +174,19 @@ def cmd_user_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_rotate(args: argparse.Namespace) -> int:
+    secrets = Secrets(args.password_stdin)
+    with unlock(args, secrets) as session:
+        code = secrets.ask("Recovery code")
+        done = session.rotate_user(args.name, code)
+    name = args.name.strip().lower()
+    out(f"Gave {name} new keys: {done.records} records and {done.cases} cases they read are sealed to them. "
+        "Until an admin runs incident-vault rekey, an old copy of vault.keys still opens the database: run it now.")
+    out(f"One-time password for {name} (they must change it at first use):")
+    out(done.password)
+    return 0
+
+
 def cmd_passwd(args: argparse.Namespace) -> int:
     secrets = Secrets(args.password_stdin)
     vault = _vault(args)
@@ -370,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME")
     p = command(usub, "reset", "reset a forgotten password (an admin's password, then the recovery code); "
                 "prints a one-time password (last line)", cmd_user_reset)
+    p.add_argument("name", metavar="NAME")
+
+    p = command(usub, "rotate", "give a user new keys after a leaked vault.keys or password (an admin's password, "
+                "then the recovery code); then run rekey; prints a one-time password (last line)", cmd_user_rotate)
     p.add_argument("name", metavar="NAME")
 
     command(sub, "passwd", "change your password (current, then new)", cmd_passwd)

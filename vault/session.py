@@ -449,6 +449,12 @@ class Session:
 
         return users.reset_user(self, username, recovery_code)
 
+    def rotate_user(self, username: str, recovery_code: str) -> Any:
+        """New key pairs for ``username`` (see :func:`vault.users.rotate_user`)."""
+        from vault import users
+
+        return users.rotate_user(self, username, recovery_code)
+
     # --- records (vault/records.py) and their drafts (vault/drafts.py) -------------------
 
     def create_record(self, data: Any, *, draft: bool = False, share_with: Sequence[tuple[str, str]] = ()) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from vault import audit, crypto, policy
 from vault.errors import DamagedVault, InvalidInput
@@ -15,13 +15,16 @@ from vault.keyslots import (
     new_one_time_password,
     normalize_username,
 )
-from vault.models import User, UserRole
+from vault.models import CaseGrant, Grant, User, UserRole, VerifiedKey, table
 from vault.session import UserKeys, recovery_info, user_event_properties, user_row
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from vault.session import Session
+
+
+_g, _cg = table(Grant), table(CaseGrant)
 
 
 @dataclass(frozen=True)
@@ -154,3 +157,97 @@ def change_password(session: Session, current: str, new: str) -> None:
         session.append(conn, [audit.Event("user.password_changed", object=f"user:{session.user_id}")])
         session.vault.keyring.put_slot(session.username, new, session.secrets, must_change=False)
     session.must_change_password = False
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """A user given new keys: their one-time password and what was sealed to the new keys."""
+
+    password: str
+    records: int
+    cases: int
+
+
+def rotate_user(session: Session, username: str, recovery_code: str) -> Rotated:
+    """Give a user new key pairs (docs/integrity.md §8): after a leaked copy of ``vault.keys``, a
+    password seen by someone else, or a lost laptop.
+
+    Needs an admin session **and** the recovery code. New HPKE and signing keys are made; every
+    record the signed log shows them reading, and every case key they hold, is sealed to the new
+    public key from the recovery key's copy; a signed ``user.rotated`` event records the new public
+    keys, from which point the directory seals to them and checks their signatures with them; their
+    slot is replaced, with a one-time password. Their old private keys open nothing sealed from now
+    on — but an old ``vault.keys`` still yields the *database* key until an admin runs ``rekey``,
+    which seals the new database key to the new public keys only.
+    """
+    from vault import ledger
+    from vault.cases import grant_info as case_grant_info
+    from vault.envelopes import grant_info
+
+    session.require("user.manage")
+    username = normalize_username(username)
+    recovery = session.vault.keyring.open_recovery(recovery_code)
+    if recovery.db_key != session.secrets.db_key or recovery.anchor != session.secrets.anchor:
+        raise DamagedVault("The recovery slot does not belong to this vault's database.")
+    password = new_one_time_password()
+    suite = session.hpke_suite
+    keys = UserKeys.generate(suite)
+    with session.write() as conn:
+        people = session.refresh_directory(conn)
+        session.directory_require_sealing()
+        person = people.by_name(username)
+        if person.disabled:
+            raise InvalidInput(f"{username!r} is disabled; a disabled user's keys are not renewed.")
+        row = user_row(person.user_id, username, keys, suite, session.vault_id, people.recovery_public,
+                       audit.now_iso(session.vault.clock), session.user_id)
+        # What they may read, as the signed log says: each record's key, opened from the recovery copy.
+        candidates = [rid for (rid,) in conn.execute(select(_g.c.record_id).where(
+            _g.c.user_id == person.user_id, _g.c.revoked_at.is_(None)).distinct())]
+        facts = ledger.load(conn, people, candidates, session.verified_events)
+        records = 0
+        for rid, f in sorted(facts.items()):
+            if not f.may_read(person.user_id):
+                continue
+            sealed_to_recovery = conn.execute(select(_g.c.hpke_suite, _g.c.sealed).where(
+                _g.c.record_id == rid, _g.c.user_id.is_(None), _g.c.key_version == f.key_version,
+                _g.c.sealed.is_not(None))).first()
+            if sealed_to_recovery is None:
+                continue  # the recovery copy is gone: check names it; the reader keeps their old copy
+            info = grant_info(session.vault_id, rid, f.key_version)
+            key = crypto.hpke_open(sealed_to_recovery.hpke_suite, recovery.hpke_private,
+                                   bytes(sealed_to_recovery.sealed), info)
+            conn.execute(update(_g).where(_g.c.record_id == rid, _g.c.user_id == person.user_id,
+                                          _g.c.revoked_at.is_(None)).values(
+                key_version=f.key_version, hpke_suite=suite,
+                sealed=crypto.hpke_seal(suite, row["hpke_public"], key, info)))
+            records += 1
+        cases = 0
+        for grant in conn.execute(select(_cg.c.case_id, _cg.c.key_version).where(
+                _cg.c.user_id == person.user_id, _cg.c.sealed.is_not(None))).all():
+            copy = conn.execute(select(_cg.c.hpke_suite, _cg.c.sealed).where(
+                _cg.c.case_id == grant.case_id, _cg.c.user_id.is_(None), _cg.c.key_version == grant.key_version,
+                _cg.c.sealed.is_not(None))).first()
+            if copy is None:
+                continue
+            info = case_grant_info(session.vault_id, grant.case_id, grant.key_version)
+            key = crypto.hpke_open(copy.hpke_suite, recovery.hpke_private, bytes(copy.sealed), info)
+            conn.execute(update(_cg).where(_cg.c.case_id == grant.case_id, _cg.c.user_id == person.user_id,
+                                           _cg.c.key_version == grant.key_version).values(
+                hpke_suite=suite, sealed=crypto.hpke_seal(suite, row["hpke_public"], key, info)))
+            cases += 1
+        conn.execute(update(User).where(User.id == person.user_id).values(
+            hpke_public=row["hpke_public"], sign_public=row["sign_public"], recovery_sealed=row["recovery_sealed"]))
+        conn.execute(delete(VerifiedKey).where(VerifiedKey.user_id == person.user_id))
+        session.append(conn, [
+            audit.Event("recovery.used", object=f"user:{person.user_id}", properties={"purpose": "user.rotate"}),
+            audit.Event("user.rotated", object=f"user:{person.user_id}", properties={
+                "user_id": person.user_id, "username": username, "hpke_suite": suite,
+                "hpke_public": row["hpke_public"].hex(), "sign_public": row["sign_public"].hex()}),
+        ])
+        # Last inside the transaction: if writing the slot fails, nothing above is committed.
+        session.vault.keyring.put_slot(
+            username, password,
+            SlotSecrets(person.user_id, recovery.db_key, keys.hpke_private, keys.sign_private, recovery.anchor),
+            must_change=True,
+        )
+    return Rotated(password, records, cases)
