@@ -13,6 +13,7 @@ people by username, never anything they wrote:
 - a user, a role or a disabled mark differing from the log;
 - a case, its records, status or retention date differing from its signed events;
 - a contact changed outside the vault (not as an admin last saved it);
+- a retention rule differing from the newest signed change (or what the vault was created with);
 - an event the log holds that does not count as a fact (a signer not entitled, say).
 
 It runs after ``audit.verify`` has checked every hash and signature, so it recomputes hashes
@@ -27,13 +28,13 @@ from typing import TYPE_CHECKING, Final
 from sqlalchemy import Connection, select
 
 from vault import contacts, ledger
-from vault.models import AuditEvent, Case, CaseRecord, Grant, Record, User, UserRole, table
+from vault.models import AuditEvent, Case, CaseRecord, Grant, Record, RetentionRule, User, UserRole, table
 
 if TYPE_CHECKING:
     from vault.directory import Directory
 
 _r, _g, _u, _ur = table(Record), table(Grant), table(User), table(UserRole)
-_k, _cr, _e = table(Case), table(CaseRecord), table(AuditEvent)
+_k, _cr, _e, _rr = table(Case), table(CaseRecord), table(AuditEvent), table(RetentionRule)
 MAX_NAMED: Final = 200  # differences beyond this are counted, not each named
 
 
@@ -46,6 +47,7 @@ def differences(conn: Connection, directory: Directory) -> list[str]:
     out += _grants(conn, directory, facts)
     out += _users(conn, directory)
     out += _cases(conn, directory)
+    out += _rules(conn, directory)
     out += [f"Contact “{c.shown_name}” is not as an admin last saved it: {c.problem.rstrip('.')}."
             for c in contacts.checked(conn, directory) if not c.confirmed]
     for f in facts.values():
@@ -141,6 +143,22 @@ def _users(conn: Connection, directory: Directory) -> list[str]:
                        f"({', '.join(sorted(person.roles))}); the log's are the ones that count.")
     for uid in sorted(set(rows) - set(directory.people)):
         out.append(f"The users table holds user {uid} ({rows[uid].username!r}), whom the signed log never introduced.")
+    return out
+
+
+def _rules(conn: Connection, directory: Directory) -> list[str]:
+    from vault.record_schema import CATEGORIES
+    from vault.retention import SEEDED_RULE
+
+    verified = {int(s): bytes(h) for s, h in conn.execute(
+        select(_e.c.seq, _e.c.hash).where(_e.c.action == "retention.rule_changed"))}
+    rules, out = ledger.retention_rules(conn, directory, verified, dict.fromkeys(CATEGORIES, SEEDED_RULE))
+    for row in conn.execute(select(_rr.c.category, _rr.c.years_after_closure, _rr.c.child_until_age)):
+        stated = rules.get(row.category)
+        if stated != (row.years_after_closure, row.child_until_age):
+            said = f"{stated[0]} years after closure, a child's until {stated[1]}" if stated else "no such category"
+            out.append(f"The retention rule for {row.category} was altered in the retention_rules table: the signed "
+                       f"log says {said}; that is the one used.")
     return out
 
 

@@ -11,9 +11,9 @@ against the signed ``case.closed`` event, so a date moved in the database destro
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from vault import audit, db, ledger, record_schema
 from vault.cases import CaseSummary, check_password, resolve_case, summary_of_case, today
@@ -64,8 +64,7 @@ def suggest(session: Session, ref: str | int, *, subject_born: str | date | None
     closing_on = closing_on or today(session)
     with session.read() as conn:
         row = resolve_case(conn, ref)
-        rule = conn.execute(select(_rr).where(_rr.c.category == row.category)).first()
-    years, child_age = (rule.years_after_closure, rule.child_until_age) if rule is not None else (6, 25)
+        years, child_age = signed_rules(session, conn).get(row.category, SEEDED_RULE)
     until = add_years(closing_on, years)
     if subject_born is not None:
         born = parse_date(subject_born, "The date of birth")
@@ -149,12 +148,25 @@ def _shred(session: Session, case: str, destroyed: list[str]) -> list[str]:
         f"vault, but {'; and '.join(part for part in (pending, copies) if part)}.", destroyed)
 
 
+# What migration 0004 seeds every category with, frozen here as there: a category no signed
+# retention.rule_changed has touched keeps it (the table is an index ``check`` compares).
+SEEDED_RULE: Final = (6, 25)
+
+
+def signed_rules(session: Session, conn: Connection) -> dict[str, tuple[int, int]]:
+    """Category -> (years after closure, a child's record kept until this age), as the signed log
+    states them (:func:`vault.ledger.retention_rules`); never the editable table."""
+    session.refresh_directory(conn)
+    rules, _problems = ledger.retention_rules(conn, session.directory, session.verified_events,
+                                              dict.fromkeys(record_schema.CATEGORIES, SEEDED_RULE))
+    return rules
+
+
 def retention_rules(session: Session) -> list[tuple[str, int, int]]:
     """(category, years after closure, a child's record kept until this age), by category."""
     session.require("retention.edit")
     with session.read() as conn:
-        return [(r.category, r.years_after_closure, r.child_until_age)
-                for r in conn.execute(select(_rr).order_by(_rr.c.category))]
+        return [(category, years, age) for category, (years, age) in sorted(signed_rules(session, conn).items())]
 
 
 def set_retention_rule(session: Session, category: str, *, years_after_closure: int, child_until_age: int) -> None:

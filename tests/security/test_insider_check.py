@@ -15,7 +15,10 @@ import pytest
 
 from tests.conftest import ADMIN, Built, FakeClock
 from tests.security._util import Template, built_from, people_template
+from vault import retention
 from vault.check import CheckResult
+from vault.record_schema import CATEGORIES
+from vault.retention import SEEDED_RULE
 from vault.session import Session
 
 PEOPLE = (("bob", "staff"), ("lena", "line_manager"), ("mallory", "staff"), ("sofia", "safeguarding_officer"),
@@ -153,6 +156,9 @@ TAMPERING: dict[str, tuple[Tamper, str]] = {
     "a forged emergency number": (
         lambda v, r: insider(v, "UPDATE contacts SET phone = '07700 900666' WHERE id = 1"),
         "is not as an admin last saved it"),
+    "a shortened retention rule": (
+        lambda v, r: insider(v, "UPDATE retention_rules SET years_after_closure = 0 WHERE category = 'safeguarding'"),
+        "The retention rule for safeguarding was altered in the retention_rules table"),
     "an altered retention date": (
         lambda v, r: insider(v, "UPDATE cases SET retain_until = '2026-01-01' WHERE reference = ?", r["old_case"]),
         "retention date was altered in the cases table"),
@@ -170,3 +176,24 @@ def test_check_names_what_an_insider_did_to_the_tables(lived: tuple[Built, dict[
     assert result.sentence().startswith("vault.db's tables differ from the signed audit log")
     assert all(d.endswith(".") and "\n" not in d for d in result.differences)
     assert "She said" not in " ".join(result.differences)
+
+
+def test_a_rule_changed_in_the_table_is_not_the_one_used(lived: tuple[Built, dict[str, str]]) -> None:
+    v, _refs = lived
+    insider(v, "UPDATE retention_rules SET years_after_closure = 1, child_until_age = 1")
+    with v.unlock("sofia") as sofia:
+        assert set(retention.retention_rules(sofia)) == {(c, *SEEDED_RULE) for c in CATEGORIES}
+        retention.set_retention_rule(sofia, "other", years_after_closure=9, child_until_age=30)
+        assert ("other", 9, 30) in retention.retention_rules(sofia)
+
+
+def test_the_seeded_rule_is_what_the_migration_seeds() -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0004_cases.py"
+    spec = importlib.util.spec_from_file_location("m0004", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert SEEDED_RULE == (module.YEARS_AFTER_CLOSURE, module.CHILD_UNTIL_AGE)
+    assert tuple(module.CATEGORIES) == CATEGORIES
