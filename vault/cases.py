@@ -427,14 +427,17 @@ def show(session: Session, ref: str | int) -> CaseView:
         session.refresh_directory(conn)
         row = resolve_case(conn, ref)
         key = _case_key(session, conn, row)
-        log = [(e.kind, open_body(session, key, _entry_kind(e.kind), row.id, e.id, row.key_version,
-                                  bytes(e.content)))
-               for e in conn.execute(select(_ce).where(_ce.c.case_id == row.id).order_by(_ce.c.id))]
-        records, unreadable, chronology, events = [], [], [], []
-        checks: list[Check] = []
         stated = ledger.cases(conn, session.directory, session.verified_events).cases.get(row.reference)
         if stated is None:
             raise TamperDetected(f"Case {row.reference} does not appear in the signed audit log; it is not opened.")
+        # Only the entries a signed event wrote, each signed inside by the member that event names.
+        log = [(e.kind, item) for e in conn.execute(select(_ce).where(_ce.c.case_id == row.id).order_by(_ce.c.id))
+               if e.id in stated.entries
+               for item in [open_body(session, key, _entry_kind(e.kind), row.id, e.id, row.key_version,
+                                      bytes(e.content))]
+               if item.author_id == stated.entries[e.id]]
+        records, unreadable, chronology, events = [], [], [], []
+        checks: list[Check] = []
         linked = ledger.load(conn, session.directory, stated.records, session.verified_events)
         for record_id, facts in sorted(linked.items()):
             record = resolve(conn, record_id, session.user_id)

@@ -264,7 +264,7 @@ def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
 
 # --- cases -------------------------------------------------------------------------------
 
-CASE_ACTIONS: Final = ("case.opened", "case.linked", "case.closed", "case.destroyed")
+CASE_ACTIONS: Final = ("case.opened", "case.linked", "case.decision", "case.closed", "case.destroyed")
 _CASE_EVENTS = select(*_COLUMNS).where(_t.c.action.in_(CASE_ACTIONS)).order_by(_t.c.seq)
 
 
@@ -277,6 +277,7 @@ class CaseFacts:
     records: set[int] = field(default_factory=set)
     status: str = "open"  # open, closed or destroyed: what the log can say (reviews are the table's)
     retain_until: str | None = None
+    entries: dict[int, int] = field(default_factory=dict)  # log entry id -> the member who wrote it
 
 
 @dataclass
@@ -327,11 +328,17 @@ def _fold_case(ledger: CaseLedger, directory: Directory, row: Any) -> str:
             return f"links record {taken[0]}, already in case {ledger.case_of[taken[0]]}."
         case.records.update(records)
         ledger.case_of.update(dict.fromkeys(records, reference))
+    elif row.action == "case.decision":
+        entry = _int(p.get("entry_id"))
+        if case.status != "open" or entry is None:
+            return "adds to the log of a case that is closed, or names no entry."
+        case.entries[entry] = int(row.actor_id)
     elif row.action == "case.closed":
-        until = p.get("retain_until")
-        if case.status != "open" or not isinstance(until, str):
-            return "closes a case that is not open, or gives no retention date."
+        until, entry = p.get("retain_until"), _int(p.get("entry_id"))
+        if case.status != "open" or not isinstance(until, str) or entry is None:
+            return "closes a case that is not open, or gives no retention date or outcome."
         case.status, case.retain_until = "closed", until
+        case.entries[entry] = int(row.actor_id)
     elif row.action == "case.destroyed":
         if case.status != "closed":
             return "destroys a case that was never closed."

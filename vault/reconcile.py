@@ -22,19 +22,37 @@ but checks no signature again.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Connection, select
 
 from vault import contacts, ledger
-from vault.models import AuditEvent, Case, CaseRecord, Grant, Record, RetentionRule, User, UserRole, table
+from vault.models import (
+    Addendum,
+    AuditEvent,
+    Case,
+    CaseCounter,
+    CaseEntry,
+    CaseRecord,
+    ExternalDisclosure,
+    Grant,
+    Record,
+    RecordCounter,
+    RetentionRule,
+    User,
+    UserRole,
+    table,
+)
 
 if TYPE_CHECKING:
     from vault.directory import Directory
 
 _r, _g, _u, _ur = table(Record), table(Grant), table(User), table(UserRole)
 _k, _cr, _e, _rr = table(Case), table(CaseRecord), table(AuditEvent), table(RetentionRule)
+_a, _x, _ce = table(Addendum), table(ExternalDisclosure), table(CaseEntry)
+_rc, _cc = table(RecordCounter), table(CaseCounter)
 MAX_NAMED: Final = 200  # differences beyond this are counted, not each named
 
 
@@ -45,6 +63,8 @@ def differences(conn: Connection, directory: Directory) -> list[str]:
     facts = ledger.load_all(conn, directory, signatures_verified=True)
     out += _records(conn, directory, facts)
     out += _grants(conn, directory, facts)
+    out += _items(conn, facts)
+    out += _counters(conn)
     out += _users(conn, directory)
     out += _cases(conn, directory)
     out += _rules(conn, directory)
@@ -121,6 +141,47 @@ def _grants(conn: Connection, directory: Directory, facts: dict[int, ledger.Reco
     return out
 
 
+def _items(conn: Connection, facts: dict[int, ledger.RecordFacts]) -> list[str]:
+    """Addenda and disclosures against the signed events that added them."""
+    out: list[str] = []
+    stored: set[tuple[str, int]] = set()
+    for kind, t in (("addendum", _a), ("disclosure", _x)):
+        for item_id, rid in conn.execute(select(t.c.id, t.c.record_id)):
+            stored.add((kind, item_id))
+            f = facts.get(rid)
+            if f is None or (kind, item_id) not in f.items:
+                ref = f.reference if f is not None and f.reference else str(rid)
+                out.append(f"Record {ref} has {kind} {item_id}, which no signed event added: it was planted, and "
+                           "the vault does not show it.")
+    for rid, f in sorted(facts.items()):
+        for kind, item_id in sorted(f.items):
+            if (kind, item_id) not in stored and not f.destroyed:
+                out.append(f"Record {f.reference or rid}'s {kind} {item_id} was removed outside the vault; recover "
+                           "it from the latest backup.")
+    return out
+
+
+_REF_NUMBER: Final = {"records": re.compile(r"IV-(\d{4})-(\d+)"), "cases": re.compile(r"CASE-(\d{4})-(\d+)")}
+
+
+def _counters(conn: Connection) -> list[str]:
+    """Each year's last reference number is at least the highest one used: a counter set back
+    would make the next record or case collide with an existing reference (and be refused)."""
+    out: list[str] = []
+    for name, counter, t in (("records", _rc, _r), ("cases", _cc, _k)):
+        used: dict[int, int] = {}
+        for (reference,) in conn.execute(select(t.c.reference)):
+            m = _REF_NUMBER[name].fullmatch(str(reference))
+            if m:
+                used[int(m[1])] = max(used.get(int(m[1]), 0), int(m[2]))
+        kept = {int(y): int(n) for y, n in conn.execute(select(counter.c.year, counter.c.last))}
+        for year, highest in sorted(used.items()):
+            if kept.get(year, 0) < highest:
+                out.append(f"The {name} reference counter for {year} is behind the references already used "
+                           f"(up to {highest}); the next new one would be refused until it is repaired.")
+    return out
+
+
 def _users(conn: Connection, directory: Directory) -> list[str]:
     out: list[str] = []
     rows = {u.id: u for u in conn.execute(select(_u.c.id, _u.c.username, _u.c.disabled_at, _u.c.sign_public))}
@@ -190,6 +251,34 @@ def _cases(conn: Connection, directory: Directory) -> list[str]:
                        f"{case.retain_until}.")
     for reference in sorted(set(stated.cases) - seen):
         out.append(f"Case {reference} was removed from the cases table.")
+    out += _entries(conn, directory, verified_entry_events(conn))
+    return out
+
+
+def verified_entry_events(conn: Connection) -> dict[int, tuple[int, str]]:
+    """entry id -> (signer, case reference), from the case.decision and case.closed events (whose
+    hashes and signatures verify checked before this phase)."""
+    out: dict[int, tuple[int, str]] = {}
+    for actor_id, props in conn.execute(select(_e.c.actor_id, _e.c.properties)
+                                        .where(_e.c.action.in_(("case.decision", "case.closed")))):
+        p = ledger.canonical_properties(props)
+        if p is not None and type(p.get("entry_id")) is int and isinstance(p.get("case"), str):
+            out[p["entry_id"]] = (int(actor_id), p["case"])
+    return out
+
+
+def _entries(conn: Connection, directory: Directory, stated: dict[int, tuple[int, str]]) -> list[str]:
+    """Each case log entry against the signed event that wrote it: same author, same case."""
+    out: list[str] = []
+    cases = {cid: ref for cid, ref in conn.execute(select(_k.c.id, _k.c.reference))}
+    for entry_id, case_id, author_id in conn.execute(select(_ce.c.id, _ce.c.case_id, _ce.c.author_id)):
+        ref = cases.get(case_id, str(case_id))
+        event = stated.get(entry_id)
+        if event is None:
+            out.append(f"Case {ref} has log entry {entry_id}, which no signed event wrote: it was planted.")
+        elif event != (author_id, ref):
+            out.append(f"Case {ref}'s log entry {entry_id} differs from the signed event that wrote it (its author "
+                       "or case).")
     return out
 
 
