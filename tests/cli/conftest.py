@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, CliResult, FakeClock
-from vault import cli as cli_module
+from vault.cli import common as cli_common
 from vault.session import Vault, open_vault
 
 MARK = "CANARY"
@@ -35,5 +35,5 @@ def v(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Buil
     built = Built(vault, code, {ADMIN: ADMIN_PW})
     for name, role in (("sam", "staff"), ("sofia", "safeguarding_officer"), ("carol", "auditor")):
         built.add(name, role)
-    monkeypatch.setattr(cli_module, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=clock))
+    monkeypatch.setattr(cli_common, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=clock))
     return built

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHEAP, CliResult
-from vault import cli_backup, db
+from vault import db
+from vault.cli import backup as cli_backup
 from vault.session import Vault
 
 Run = Callable[..., CliResult]

@@ -184,7 +184,7 @@ def test_demo_builds_a_vault_with_every_role(cli: Run) -> None:
 
 
 def test_the_ui_lock_delay_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault.cli import lock_after_from_env
+    from vault.cli.ui import lock_after_from_env
     from vault.errors import InvalidInput
 
     monkeypatch.delenv("INCIDENT_VAULT_LOCK_AFTER", raising=False)

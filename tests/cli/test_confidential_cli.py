@@ -26,7 +26,7 @@ from tests.cli.test_cli import command_paths
 from tests.conftest import ADMIN, Built, CliResult
 from tests.security._util import snapshot
 from vault import cli as cli_module
-from vault.cli_records import Refused
+from vault.cli.common import EXIT_USAGE, Refused
 
 Run = Callable[..., CliResult]
 
@@ -292,7 +292,7 @@ def test_the_old_option_is_refused_in_one_sentence_and_changes_nothing(
     given = {"separate": [old, value], "equals": [f"{old}={value}"], "no value": [old]}[form]
     before = snapshot(v.directory)
     result = run_as(cli, v, actor(moved.command), [*command_line(moved, scene, tmp_path, source=None), *given])
-    message = one_sentence(result, code=cli_module.EXIT_USAGE)
+    message = one_sentence(result, code=EXIT_USAGE)
     assert message == (
         f"incident-vault {moved.command}: {old} is no longer accepted: what you type on the command line is "
         "visible to every user of this computer and kept in shell history; use "

@@ -30,7 +30,7 @@ from tests.tui.test_hostile_text import (
     check_record_text,
     label,
 )
-from vault import cli as cli_module
+from vault.cli import common as cli_common
 from vault.session import open_vault
 
 Run = Callable[..., CliResult]
@@ -39,7 +39,7 @@ Run = Callable[..., CliResult]
 @pytest.fixture
 def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hostile:
     """The hostile vault, in the directory the ``cli`` fixture names, opened on the same fake clock."""
-    monkeypatch.setattr(cli_module, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=FakeClock()))
+    monkeypatch.setattr(cli_common, "_vault", lambda args: open_vault(args.vault, argon2=CHEAP, clock=FakeClock()))
     return build_hostile(tmp_path / "cli-vault")
 
 

@@ -354,7 +354,7 @@ async def test_contacts_are_one_key_away_and_admins_fill_them_in(built: Built, s
 
 async def test_a_high_contrast_theme_one_key_away(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.app import HIGH_CONTRAST, STANDARD_THEME
-    from vault.cli import high_contrast_from_env
+    from vault.cli.ui import high_contrast_from_env
 
     app = make_app(built.vault)
     async with app.run_test(size=(80, 24)) as pilot:

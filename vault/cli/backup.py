@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vault import backup
-from vault.cli import EXIT_ERROR, Parser, Secrets, _progress, _user, argon2_from_env, info, out, unlock
-from vault.cli_records import Command
+from vault.cli.common import EXIT_ERROR, Command, Parser, Secrets, _progress, _user, argon2_from_env, info, out, unlock
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -36,7 +35,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_rekey(args: argparse.Namespace) -> int:
     from vault import rekey
-    from vault.cli import _vault
+    from vault.cli.common import _vault  # looked up when called, like unlock's: one replacement opens every vault
 
     username = _user(args)
     password = Secrets(args.password_stdin).ask(f"Password for {username}")
@@ -51,7 +50,7 @@ def cmd_rekey(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from vault import check
-    from vault.cli import _vault
+    from vault.cli.common import _vault  # looked up when called, like unlock's: one replacement opens every vault
 
     username = _user(args)
     password = Secrets(args.password_stdin).ask(f"Password for {username}")

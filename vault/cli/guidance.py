@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from vault import guidance
-from vault.cli import Parser, out, usage
-from vault.cli_records import read_text
+from vault.cli.common import Parser, out, read_text, usage
 
 
 def line_and_column(text: str, offset: int) -> tuple[int, int]:

@@ -6,8 +6,21 @@ import argparse
 
 from vault import cases, record_schema, retention
 from vault.case_text import case_line, render_case
-from vault.cli import EXIT_ERROR, Parser, Secrets, info, out, unlock, unlock_for_confirming, usage
-from vault.cli_records import FROM_WHERE, Command, Confidential, Inputs, add_confidential
+from vault.cli.common import (
+    EXIT_ERROR,
+    FROM_WHERE,
+    Command,
+    Confidential,
+    Inputs,
+    Parser,
+    Secrets,
+    add_confidential,
+    info,
+    out,
+    unlock,
+    unlock_for_confirming,
+    usage,
+)
 from vault.db import ShredIncomplete
 from vault.errors import InvalidInput
 from vault.record_text import local_time

@@ -4,142 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
 
 from vault import record_schema
-from vault.cli import Parser, Secrets, info, out, unlock, usage
-from vault.errors import InvalidInput
+from vault.cli.common import (
+    FROM_WHERE,
+    Command,
+    Confidential,
+    Inputs,
+    Parser,
+    Secrets,
+    add_confidential,
+    info,
+    out,
+    read_input,
+    unlock,
+    usage,
+)
 from vault.record_text import describe_event, local_time, render_text
-
-Command = Callable[["argparse._SubParsersAction[Parser]", str, str, Callable[[argparse.Namespace], int]], Parser]
-
-
-def read_input(path: str, what: str) -> bytes:
-    """A file's bytes, or the rest of standard input for ``-``."""
-    if path == "-":
-        try:
-            return sys.stdin.read().encode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"{what} on standard input is not UTF-8 text.") from None
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(record_schema.MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"{what} {path} cannot be read ({exc.strerror}).") from None
-
-
-def read_text(path: str, what: str) -> str:
-    data = read_input(path, what)
-    if len(data) > record_schema.MAX_INPUT_BYTES:
-        raise InvalidInput(f"{what} is larger than 1 MB; it was refused.")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{what} is not UTF-8 text.") from None
-
-
-# Text the vault keeps encrypted never comes from the command line: argv is visible to every
-# user of the computer (ps, /proc) and kept in shell history.
-FROM_WHERE = ("Text the vault keeps encrypted is never taken on the command line, where every user of this "
-              "computer can see it: each value comes from a file (UTF-8), from standard input (- for one of "
-              "them, after the password line with --password-stdin) or, when left out in a terminal, from a "
-              "prompt.")
-
-
-@dataclass(frozen=True)
-class Confidential:
-    """A value the vault keeps encrypted, given as ``--OPTION-file FILE`` or asked for."""
-
-    option: str  # "basis": --basis-file FILE (the old --basis is refused)
-    noun: str  # "lawful basis", as sentences name it
-    help: str  # what it is, for --help
-    one_line: bool = True  # a file's trailing newline is trimmed; the prompt reads one line
-    optional: bool = False  # left out where no one can be asked: none
-    hint: str = ""  # added to the prompt
-
-    @property
-    def flag(self) -> str:
-        return f"--{self.option}-file"
-
-
-class Refused(argparse.Action):
-    """An option that once took encrypted text on the command line: it still parses, so an old
-    script stops with the reason and what to use instead, and its value is never echoed."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        kwargs.update(nargs="?", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        super().__init__(option_strings, dest, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: str | Sequence[Any] | None, option_string: str | None = None) -> NoReturn:
-        old = self.option_strings[0]
-        parser.error(f"{old} is no longer accepted: what you type on the command line is visible to every user "
-                     f"of this computer and kept in shell history; use {old}-file FILE (or - for standard "
-                     "input), or leave it out to be asked")
-
-
-def add_confidential(p: argparse.ArgumentParser, value: Confidential) -> None:
-    """``--OPTION-file FILE``, and the old ``--OPTION TEXT`` refused."""
-    shape = "one line" if value.one_line else "any number of lines"
-    asked = "if left out, asked for in a terminal" if not value.optional else (
-        "if left out, asked for in a terminal (an empty answer: none)")
-    p.add_argument(value.flag, metavar="FILE",
-                   help=f"{value.help} ({shape}): read from FILE, or - for standard input; {asked}")
-    p.add_argument(f"--{value.option}", action=Refused)
-
-
-class Inputs:
-    """Where a command's confidential values come from: ``--OPTION-file FILE``, standard input
-    (``-``, for one value: the rest of it, after any password lines of ``--password-stdin``), or,
-    left out when standard input is a terminal, a plain prompt on stderr."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self._stdin_taken_by: str | None = None
-
-    def text(self, value: Confidential) -> str | None:
-        """The value (``None`` only for an optional one not given); raises InvalidInput."""
-        path = getattr(self.args, value.flag[2:].replace("-", "_"), None)
-        if path is not None:
-            if path == "-":
-                if self._stdin_taken_by is not None:
-                    raise InvalidInput(f"Only one value can come from standard input and {self._stdin_taken_by} "
-                                       f"already does; give {value.flag} a file.")
-                self._stdin_taken_by = value.flag
-            text = read_text(path, f"The {value.noun} file")
-            return text.removesuffix("\n").removesuffix("\r") if value.one_line else text
-        if not sys.stdin.isatty():
-            if value.optional:
-                return None
-            raise InvalidInput(f"Give the {value.noun} with {value.flag} FILE (or - for standard input), "
-                               "or run the command in a terminal to be asked.")
-        return self._ask(value)
-
-    def required(self, value: Confidential) -> str:
-        text = self.text(value)
-        assert text is not None, "only an optional value can be missing"
-        return text
-
-    @staticmethod
-    def _ask(value: Confidential) -> str | None:
-        # Several lines end only at end of input (Ctrl-D): an empty line may be a paragraph break,
-        # and what followed it would otherwise be cut off and left for the shell to run.
-        notes = [note for note in (value.hint, "" if value.one_line else "end with Ctrl-D on a line of its own")
-                 if note]
-        hint = f" ({'; '.join(notes)})" if notes else ""
-        print(f"{value.noun[0].upper()}{value.noun[1:]}{hint}:", end=" " if value.one_line else "\n",
-              file=sys.stderr, flush=True)
-        if value.one_line:
-            line = sys.stdin.readline()
-            if not line:
-                raise InvalidInput(f"Standard input ended before the {value.noun} was given.")
-            answer = line.rstrip("\r\n")
-            return None if value.optional and not answer.strip() else answer
-        return "\n".join(line.rstrip("\r\n") for line in iter(sys.stdin.readline, ""))
-
 
 ADDENDUM = Confidential("text", "addendum", "the addendum's text", one_line=False)
 SUMMARY = Confidential("summary", "summary", "the minimal information shared", one_line=False)
