@@ -14,10 +14,13 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, inspect, text
 
 import migrations
 from vault.db import key_pragma
+from vault.errors import DamagedVault
 from vault.fsutil import private_open, shred_file
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
@@ -55,6 +58,10 @@ def upgrade(engine: Engine, db_path: Path, db_key: bytes, *,
     current = current_revision(engine)
     if current == head_revision(script_location):
         return None
+    if current is not None and not _known(current, script_location):
+        raise DamagedVault("vault.db's schema revision is not one this version of incident-vault knows (a newer "
+                           "version wrote it, or its alembic_version table was altered); nothing was changed: use "
+                           "the version that wrote it, or restore a backup.")
     backup = None
     if current is not None:
         backup = db_path.with_name(f"{db_path.name}.before-{head_revision(script_location)}")
@@ -65,6 +72,13 @@ def upgrade(engine: Engine, db_path: Path, db_key: bytes, *,
         command.upgrade(cfg, "head")
         conn.commit()
     return backup
+
+
+def _known(revision: str, script_location: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(_config(script_location)).get_revision(revision) is not None
+    except (CommandError, ResolutionError):
+        return False
 
 
 def copies(db_path: Path) -> list[Path]:

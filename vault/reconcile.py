@@ -26,15 +26,17 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, column, select
+from sqlalchemy import table as sa_table
 
-from vault import contacts, ledger
+from vault import contacts, ledger, policy
 from vault.models import (
     Addendum,
     AuditEvent,
     Case,
     CaseCounter,
     CaseEntry,
+    CaseGrant,
     CaseRecord,
     ExternalDisclosure,
     Grant,
@@ -43,6 +45,7 @@ from vault.models import (
     RetentionRule,
     User,
     UserRole,
+    VaultMeta,
     table,
 )
 
@@ -52,7 +55,8 @@ if TYPE_CHECKING:
 _r, _g, _u, _ur = table(Record), table(Grant), table(User), table(UserRole)
 _k, _cr, _e, _rr = table(Case), table(CaseRecord), table(AuditEvent), table(RetentionRule)
 _a, _x, _ce = table(Addendum), table(ExternalDisclosure), table(CaseEntry)
-_rc, _cc = table(RecordCounter), table(CaseCounter)
+_rc, _cc, _cg, _m = table(RecordCounter), table(CaseCounter), table(CaseGrant), table(VaultMeta)
+_av = sa_table("alembic_version", column("version_num"))
 MAX_NAMED: Final = 200  # differences beyond this are counted, not each named
 
 
@@ -65,6 +69,7 @@ def differences(conn: Connection, directory: Directory) -> list[str]:
     out += _grants(conn, directory, facts)
     out += _items(conn, facts)
     out += _counters(conn)
+    out += _meta(conn, directory)
     out += _users(conn, directory)
     out += _cases(conn, directory)
     out += _rules(conn, directory)
@@ -120,9 +125,15 @@ def _grants(conn: Connection, directory: Directory, facts: dict[int, ledger.Reco
     out: list[str] = []
     live: dict[int, set[int | None]] = defaultdict(set)
     refs = {rid: f.reference or str(rid) for rid, f in facts.items()}
+    copies: dict[tuple[int, int | None], int] = defaultdict(int)
     for g in conn.execute(select(_g.c.record_id, _g.c.user_id, _g.c.key_version)
                           .where(_g.c.revoked_at.is_(None), _g.c.sealed.is_not(None))):
         live[g.record_id].add(g.user_id)
+        copies[(g.record_id, g.user_id)] += 1
+        if copies[(g.record_id, g.user_id)] == 2:
+            out.append(f"Record {refs.get(g.record_id, g.record_id)} holds more than one live copy of its key for "
+                       f"{_name(directory, g.user_id) if g.user_id is not None else 'the recovery key'}: a row was "
+                       "added outside the vault.")
         f = facts.get(g.record_id)
         if g.user_id is not None and (f is None or g.user_id not in f.readers):
             out.append(f"Record {refs.get(g.record_id, g.record_id)} has a key sealed to "
@@ -182,6 +193,24 @@ def _counters(conn: Connection) -> list[str]:
     return out
 
 
+def _meta(conn: Connection, directory: Directory) -> list[str]:
+    """The vault's own facts (its id, HPKE suite, recovery key) against its signed first event, and
+    the schema's revision against the one this software's migrations end at."""
+    from vault.migrate import head_revision
+
+    out: list[str] = []
+    meta = {k: v for k, v in conn.execute(select(_m.c.key, _m.c.value))}
+    stated = {"vault_id": directory.vault_id, "hpke_suite": directory.hpke_suite,
+              "recovery_public": directory.recovery_public.hex()}
+    for key, value in stated.items():
+        if meta.get(key) != value:
+            out.append(f"The vault's {key} in the vault_meta table differs from its signed first event.")
+    revisions = [str(r) for (r,) in conn.execute(select(_av.c.version_num))]
+    if revisions != [head_revision()]:
+        out.append("The alembic_version table does not hold the schema's revision; the next upgrade would go wrong.")
+    return out
+
+
 def _users(conn: Connection, directory: Directory) -> list[str]:
     out: list[str] = []
     rows = {u.id: u for u in conn.execute(select(_u.c.id, _u.c.username, _u.c.disabled_at, _u.c.sign_public))}
@@ -214,12 +243,17 @@ def _rules(conn: Connection, directory: Directory) -> list[str]:
     verified = {int(s): bytes(h) for s, h in conn.execute(
         select(_e.c.seq, _e.c.hash).where(_e.c.action == "retention.rule_changed"))}
     rules, out = ledger.retention_rules(conn, directory, verified, dict.fromkeys(CATEGORIES, SEEDED_RULE))
+    present: set[str] = set()
     for row in conn.execute(select(_rr.c.category, _rr.c.years_after_closure, _rr.c.child_until_age)):
+        present.add(row.category)
         stated = rules.get(row.category)
         if stated != (row.years_after_closure, row.child_until_age):
             said = f"{stated[0]} years after closure, a child's until {stated[1]}" if stated else "no such category"
             out.append(f"The retention rule for {row.category} was altered in the retention_rules table: the signed "
                        f"log says {said}; that is the one used.")
+    for category in sorted(set(rules) - present):
+        out.append(f"The retention rule for {category} was removed from the retention_rules table; the signed log's "
+                   "is the one used.")
     return out
 
 
@@ -271,7 +305,9 @@ def _entries(conn: Connection, directory: Directory, stated: dict[int, tuple[int
     """Each case log entry against the signed event that wrote it: same author, same case."""
     out: list[str] = []
     cases = {cid: ref for cid, ref in conn.execute(select(_k.c.id, _k.c.reference))}
+    stored: set[int] = set()
     for entry_id, case_id, author_id in conn.execute(select(_ce.c.id, _ce.c.case_id, _ce.c.author_id)):
+        stored.add(entry_id)
         ref = cases.get(case_id, str(case_id))
         event = stated.get(entry_id)
         if event is None:
@@ -279,6 +315,22 @@ def _entries(conn: Connection, directory: Directory, stated: dict[int, tuple[int
         elif event != (author_id, ref):
             out.append(f"Case {ref}'s log entry {entry_id} differs from the signed event that wrote it (its author "
                        "or case).")
+    for entry_id, (_author, ref) in sorted(stated.items()):
+        if entry_id not in stored:
+            out.append(f"Case {ref}'s log entry {entry_id} was removed outside the vault; recover it from the latest "
+                       "backup.")
+    holders = {uid for uid, p in directory.people.items() if p.roles & policy.SAFEGUARDING_TEAM}
+    seen: set[tuple[int, int | None, int]] = set()
+    for case_id, user_id, version, sealed in conn.execute(select(_cg.c.case_id, _cg.c.user_id, _cg.c.key_version,
+                                                                 _cg.c.sealed)):
+        if (case_id, user_id, version) in seen:
+            out.append(f"Case {cases.get(case_id, case_id)} holds more than one copy of its key for "
+                       f"{_name(directory, user_id) if user_id is not None else 'the recovery key'}: a row was "
+                       "added outside the vault.")
+        seen.add((case_id, user_id, version))
+        if sealed is not None and user_id is not None and user_id not in holders:
+            out.append(f"Case {cases.get(case_id, case_id)}'s key is sealed to {_name(directory, user_id)}, who is not "
+                       "on the safeguarding team: the grant was planted.")
     return out
 
 
