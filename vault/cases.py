@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from vault import audit, crypto, ledger, policy, record_schema
+from vault import audit, crypto, ledger, policy, record_schema, retention_rules
 from vault.envelopes import Check, Item, check_signatures, content_key, decrypt_bodies, open_body, seal_body
 from vault.errors import AccessDenied, InvalidInput, TamperDetected
 from vault.models import (
@@ -355,17 +355,17 @@ def close(session: Session, ref: str | int, outcome: str, *, password: str, reta
     the password is asked again. Returns the retention date (``YYYY-MM-DD``)."""
     session.require("case.manage")
     body: dict[str, Any] = {"outcome": record_schema.check_text(outcome, "outcome", required=True)}
-    from vault import retention
-
     day = today(session)
     if retain_until is None:
-        until = retention.suggest(session, ref, subject_born=subject_born, closing_on=day)
+        with session.read() as conn:
+            category = resolve_case(conn, ref).category
+            until = retention_rules.suggest_for(session, conn, category, closing_on=day, subject_born=subject_born)
     else:
-        until = retention.parse_date(retain_until, "The retention date")
+        until = retention_rules.parse_date(retain_until, "The retention date")
         if until <= day:
             raise InvalidInput("The retention date must be after today.")
     if subject_born is not None:
-        body["subject_born"] = retention.parse_date(subject_born, "The date of birth").isoformat()
+        body["subject_born"] = retention_rules.parse_date(subject_born, "The date of birth").isoformat()
     check_password(session, password)
     now = audit.now_iso(session.vault.clock)
     with session.write() as conn:

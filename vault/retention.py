@@ -11,9 +11,9 @@ against the signed ``case.closed`` event, so a date moved in the database destro
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 
 from vault import audit, db, ledger, record_schema
 from vault.cases import CaseSummary, check_password, resolve_case, summary_of_case, today
@@ -30,29 +30,14 @@ from vault.models import (
     table,
 )
 from vault.records import resolve
+from vault.retention_rules import SEEDED_RULE as SEEDED_RULE  # where vault.reconcile has always found it
+from vault.retention_rules import signed_rules, suggest_for
 
 if TYPE_CHECKING:
     from vault.session import Session
 
 _k, _cg, _ce, _rr = table(Case), table(CaseGrant), table(CaseEntry), table(RetentionRule)
 _r, _g, _a, _x = table(Record), table(Grant), table(Addendum), table(ExternalDisclosure)
-
-
-def parse_date(text: str | date, field: str) -> date:
-    if isinstance(text, date):
-        return text
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise InvalidInput(f"{field} must be a date like 2032-04-30.") from None
-
-
-def add_years(day: date, years: int) -> date:
-    """The same day ``years`` later (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def suggest(session: Session, ref: str | int, *, subject_born: str | date | None = None,
@@ -64,15 +49,7 @@ def suggest(session: Session, ref: str | int, *, subject_born: str | date | None
     closing_on = closing_on or today(session)
     with session.read() as conn:
         row = resolve_case(conn, ref)
-        years, child_age = signed_rules(session, conn).get(row.category, SEEDED_RULE)
-    until = add_years(closing_on, years)
-    if subject_born is not None:
-        born = parse_date(subject_born, "The date of birth")
-        if born > closing_on:
-            raise InvalidInput("The date of birth is in the future.")
-        if add_years(born, 18) > closing_on:
-            until = max(until, add_years(born, child_age))
-    return until
+        return suggest_for(session, conn, row.category, closing_on=closing_on, subject_born=subject_born)
 
 
 def retention_due(session: Session, *, on: date | None = None) -> list[CaseSummary]:
@@ -146,20 +123,6 @@ def _shred(session: Session, case: str, destroyed: list[str]) -> list[str]:
     raise db.ShredIncomplete(
         f"{case} and its records are destroyed in the audit log and can no longer be opened through the "
         f"vault, but {'; and '.join(part for part in (pending, copies) if part)}.", destroyed)
-
-
-# What migration 0004 seeds every category with, frozen here as there: a category no signed
-# retention.rule_changed has touched keeps it (the table is an index ``check`` compares).
-SEEDED_RULE: Final = (6, 25)
-
-
-def signed_rules(session: Session, conn: Connection) -> dict[str, tuple[int, int]]:
-    """Category -> (years after closure, a child's record kept until this age), as the signed log
-    states them (:func:`vault.ledger.retention_rules`); never the editable table."""
-    session.refresh_directory(conn)
-    rules, _problems = ledger.retention_rules(conn, session.directory, session.verified_events,
-                                              dict.fromkeys(record_schema.CATEGORIES, SEEDED_RULE))
-    return rules
 
 
 def retention_rules(session: Session) -> list[tuple[str, int, int]]:

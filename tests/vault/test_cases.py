@@ -18,7 +18,7 @@ from vault.cases import grant_info as case_grant_info
 from vault.envelopes import grant_info
 from vault.errors import AccessDenied, InvalidInput, TamperDetected, WrongPassword
 from vault.models import AuditEvent, CaseGrant, Grant, Record, table
-from vault.retention import add_years
+from vault.retention_rules import add_years
 from vault.session import Session
 
 DAY = 86_400.0
