@@ -46,6 +46,8 @@ def _lived_in(v: Built, clock: FakeClock) -> dict[str, str]:
         bob.share_record(refs["shared"], "mallory", "legal_duty")
         bob.revoke_record(refs["shared"], "mallory")
         bob.add_addendum(refs["shared"], "Later she rang.")
+        bob.disclose_record(refs["shared"], to="Social care", channel="phone", basis="risk of harm",
+                            summary="Minimal facts.", consent="given")
         refs["draft"] = bob.save_draft(None, {"own_words": "unfinished"})
         refs["referred"] = bob.create_record(record())
         bob.refer_record(refs["referred"])
