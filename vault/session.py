@@ -9,13 +9,11 @@ engine. The CLI and the TUI call a session's methods and nothing below them.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -31,6 +29,7 @@ from vault.errors import (
     VaultNotFound,
 )
 from vault.fsutil import ensure_private_dir, private_open
+from vault.identity import UserKeys, user_event_properties, user_row
 from vault.keyslots import (
     KEYS_NAME,
     Keyring,
@@ -42,61 +41,6 @@ from vault.keyslots import (
     normalize_username,
 )
 from vault.models import AuditEvent, User, UserRole, VaultMeta
-
-RECOVERY_INFO = b"incident-vault/recovery/user-keys/v1|"
-
-
-def recovery_info(vault_id: str, user_id: int) -> bytes:
-    """HPKE ``info`` binding a user's recovery copy to its vault and user."""
-    return RECOVERY_INFO + vault_id.encode() + b"|" + str(user_id).encode()
-
-
-@dataclass(frozen=True)
-class UserKeys:
-    """A user's private keys (raw bytes)."""
-
-    hpke_private: bytes
-    sign_private: bytes
-
-    @classmethod
-    def generate(cls, suite: str) -> UserKeys:
-        return cls(crypto.hpke_generate(suite), crypto.Signer.generate_raw())
-
-    def to_bytes(self) -> bytes:
-        return json.dumps({"hpke": self.hpke_private.hex(), "sign": self.sign_private.hex()}).encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> UserKeys:
-        d = json.loads(data)
-        return cls(bytes.fromhex(d["hpke"]), bytes.fromhex(d["sign"]))
-
-
-def user_row(user_id: int, username: str, keys: UserKeys, suite: str, vault_id: str,
-             recovery_public: bytes, created_at: str, created_by: int | None) -> dict[str, Any]:
-    """The ``users`` row of a new user, with their keys sealed to the recovery key."""
-    return {
-        "id": user_id,
-        "username": username,
-        "created_at": created_at,
-        "created_by": created_by,
-        "disabled_at": None,
-        "hpke_public": crypto.hpke_public(suite, keys.hpke_private),
-        "sign_public": crypto.Signer(keys.sign_private).public_raw(),
-        "recovery_sealed": crypto.hpke_seal(suite, recovery_public, keys.to_bytes(),
-                                            recovery_info(vault_id, user_id)),
-    }
-
-
-def user_event_properties(row: dict[str, Any], roles: Iterable[str], suite: str) -> dict[str, Any]:
-    """What the audit log records of a new user: identity, roles and public keys."""
-    return {
-        "user_id": row["id"],
-        "username": row["username"],
-        "roles": sorted(roles),
-        "hpke_suite": suite,
-        "hpke_public": row["hpke_public"].hex(),
-        "sign_public": row["sign_public"].hex(),
-    }
 
 
 class Vault:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from vault import audit, crypto, policy
 from vault.errors import DamagedVault, InvalidInput
+from vault.identity import UserKeys, recovery_info, user_event_properties, user_row
 from vault.keyslots import (
     SlotSecrets,
     check_new_password,
@@ -16,7 +17,6 @@ from vault.keyslots import (
     normalize_username,
 )
 from vault.models import CaseGrant, Grant, User, UserRole, VerifiedKey, table
-from vault.session import UserKeys, recovery_info, user_event_properties, user_row
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
