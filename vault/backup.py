@@ -111,8 +111,6 @@ def restore(vault: Vault, backup_file: Path, username: str, password: str) -> Ba
     ``username``'s password (an admin's), its pages and structure checked, its audit log
     verified, and its restoring logged; only then is it moved into place. Raises a
     :class:`VaultError` sentence and leaves nothing behind otherwise."""
-    from vault.session import Vault as VaultType
-
     directory = vault.directory
     if vault.keyring.exists() or (directory / db.DB_NAME).exists():
         raise VaultExists(f"{directory} already holds a vault; restore into a new or empty directory.")
@@ -132,7 +130,7 @@ def restore(vault: Vault, backup_file: Path, username: str, password: str) -> Ba
         with fh:
             header = _read_header(fh, backup_file)
             _unpack(fh, header, staging)
-        staged = VaultType(staging, argon2=vault.keyring.argon2, clock=vault.clock)
+        staged = type(vault)(staging, argon2=vault.keyring.argon2, clock=vault.clock)
         with _unlocked(staged, username, password) as session:
             session.require("vault.restore")
             found = check.check_database(session)
