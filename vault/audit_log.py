@@ -212,8 +212,10 @@ def _csv_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple
             try:
                 if (type(actor_id) is int and (record_id is None or type(record_id) is int)
                         and fast[action](props) is not None and _plain(at + (obj or ""))):
+                    # Canonical JSON: one line, and quotes in every object but {} (what _csv does).
+                    quoted = "{}" if props == "{}" else '"' + props.replace('"', '""') + '"'
                     add(f'{seq},{at},{actors.get(actor_id, "")},{actor_id},{action},'
-                        f'{"" if record_id is None else record_id},{obj or ""},{_csv(props)},'
+                        f'{"" if record_id is None else record_id},{obj or ""},{quoted},'
                         f"{prev_hash.hex()},{digest.hex()},{signature.hex()},\n")
                     continue
             except _WRONG:
