@@ -23,7 +23,6 @@ checked once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sqlalchemy import Connection, bindparam, literal_column, select
 
-from vault import audit, crypto, policy
+from vault import audit, crypto, facts, policy
 from vault.models import AuditEvent, table
 
 if TYPE_CHECKING:
@@ -174,15 +173,10 @@ def _verify_all(checks: Sequence[tuple[int, crypto.Verifier, bytes, bytes]]) -> 
     return first + second
 
 
-def canonical_properties(text: str) -> dict[str, Any] | None:
-    """The event's properties if they are a JSON object in canonical form, else None."""
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict) or audit.canonical_json(value) != text:
-        return None
-    return value
+def properties(action: str, text: str) -> dict[str, Any] | None:
+    """An event's properties if they are the canonical JSON of its action's shape
+    (:func:`vault.facts.parse`: a precompiled check on the stored text, then one parse), else None."""
+    return facts.parse(action, text)
 
 
 def _int(value: Any) -> int | None:
@@ -192,9 +186,9 @@ def _int(value: Any) -> int | None:
 def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
     """Apply one genuine event to ``facts``; return why it is not a fact, or ''."""
     action, actor_id, seq = row.action, int(row.actor_id), int(row.seq)
-    p = canonical_properties(row.properties)
+    p = properties(str(row.action), row.properties)
     if p is None:
-        return "has properties that are not canonical JSON."
+        return "has properties that are not of its action's shape (canonical JSON)."
     person = directory.active_at(actor_id, seq)
     if person is None:
         return "is by a user who was disabled before it (or whose disabling does not verify)."
@@ -303,9 +297,9 @@ def cases(conn: Connection, directory: Directory, verified: Known) -> CaseLedger
 
 
 def _fold_case(ledger: CaseLedger, directory: Directory, row: Any) -> str:
-    p = canonical_properties(row.properties)
+    p = properties(str(row.action), row.properties)
     if p is None:
-        return "has properties that are not canonical JSON."
+        return "has properties that are not of its action's shape (canonical JSON)."
     person = directory.active_at(int(row.actor_id), int(row.seq))
     if person is None or not person.roles & policy.SAFEGUARDING_TEAM:
         return "is by a user who was not on the safeguarding team then."
@@ -363,7 +357,7 @@ def retention_rules(conn: Connection, directory: Directory, verified: Known,
     good = genuine(rows, directory, verified, conn)
     for row in rows:
         problem = good.get(int(row.seq))
-        p = canonical_properties(row.properties)
+        p = properties(str(row.action), row.properties)
         person = directory.active_at(int(row.actor_id), int(row.seq))
         if problem is None and (person is None or not person.roles & (policy.SAFEGUARDING_TEAM | {policy.ADMIN})):
             problem = "is by a user who may not change how long cases are kept."

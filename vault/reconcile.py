@@ -293,9 +293,9 @@ def verified_entry_events(conn: Connection) -> dict[int, tuple[int, str]]:
     """entry id -> (signer, case reference), from the case.decision and case.closed events (whose
     hashes and signatures verify checked before this phase)."""
     out: dict[int, tuple[int, str]] = {}
-    for actor_id, props in conn.execute(select(_e.c.actor_id, _e.c.properties)
-                                        .where(_e.c.action.in_(("case.decision", "case.closed")))):
-        p = ledger.canonical_properties(props)
+    for actor_id, action, props in conn.execute(select(_e.c.actor_id, _e.c.action, _e.c.properties)
+                                                .where(_e.c.action.in_(("case.decision", "case.closed")))):
+        p = ledger.properties(action, props)
         if p is not None and type(p.get("entry_id")) is int and isinstance(p.get("case"), str):
             out[p["entry_id"]] = (int(actor_id), p["case"])
     return out
@@ -352,7 +352,7 @@ def health(conn: Connection, directory: Directory, verified: ledger.Known) -> st
         return "The vault has not been checked yet (incident-vault check, by an admin or auditor)."
     problem = ledger.genuine([row], directory, verified, conn).get(int(row.seq))
     person = directory.people.get(int(row.actor_id))
-    props = ledger.canonical_properties(row.properties)
+    props = ledger.properties(str(row.action), row.properties)
     if problem or person is None or not person.roles & {"admin", "auditor"} or props is None:
         return (f"The last record of a check (event {row.seq:,}) does not verify; an admin or auditor should run "
                 "incident-vault check.")

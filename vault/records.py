@@ -549,10 +549,10 @@ def _history_entry(session: Session, r: Any) -> HistoryEntry:
     actor the signed log never introduced, is shown in place and marked, never stopping the screen."""
     person = session.directory.people.get(r.actor_id)
     actor = person.username if person is not None else f"user {r.actor_id}"
-    details = ledger.canonical_properties(r.properties)
+    details = ledger.properties(r.action, r.properties)
     if details is None:
         return HistoryEntry(r.seq, r.at, actor, r.action, {},
-                            f"Audit event {r.seq} has properties that are not canonical JSON.")
+                            f"Audit event {r.seq} has properties that are not of its action's shape.")
     return HistoryEntry(r.seq, r.at, actor, r.action, details)
 
 
