@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import Connection, Engine, insert, select
 
@@ -41,6 +41,17 @@ from vault.keyslots import (
     normalize_username,
 )
 from vault.models import AuditEvent, User, UserRole, VaultMeta
+
+if TYPE_CHECKING:  # a use case is imported only when a method calls it; its types are for mypy alone
+    from collections.abc import Iterator
+    from datetime import date
+
+    from vault.backup import BackupInfo
+    from vault.cases import CaseSummary, CaseView, Referral
+    from vault.check import CheckResult
+    from vault.contacts import ContactEntry
+    from vault.records import HistoryEntry, RecordSummary, RecordView
+    from vault.users import Rotated, UserInfo
 
 
 class Vault:
@@ -218,9 +229,10 @@ class Vault:
         self.keyring.mark_logged(counts)
 
 
-def open_vault(directory: Path | str, **kwargs: Any) -> Vault:
+def open_vault(directory: Path | str, *, argon2: crypto.Argon2Params = crypto.DEFAULT_ARGON2,
+               clock: Callable[[], float] = time.time) -> Vault:
     """The vault in ``directory``; raises :class:`VaultNotFound` if there is none."""
-    vault = Vault(directory, **kwargs)
+    vault = Vault(directory, argon2=argon2, clock=clock)
     if not vault.exists():
         _missing(vault)
     vault.keyring.load()
@@ -378,7 +390,7 @@ class Session:
 
         return users.add_user(self, username, roles)
 
-    def list_users(self) -> list[Any]:
+    def list_users(self) -> list[UserInfo]:
         from vault import users
 
         return users.list_users(self)
@@ -393,7 +405,7 @@ class Session:
 
         return users.reset_user(self, username, recovery_code)
 
-    def rotate_user(self, username: str, recovery_code: str) -> Any:
+    def rotate_user(self, username: str, recovery_code: str) -> Rotated:
         """New key pairs for ``username`` (see :func:`vault.users.rotate_user`)."""
         from vault import users
 
@@ -431,33 +443,37 @@ class Session:
 
         return drafts.submit_draft(self, ref, form)
 
-    def list_records(self, **filters: Any) -> list[Any]:
+    def list_records(self, *, limit: int = 200, offset: int = 0, before: int | None = None,
+                     status: str | None = None, category: str | None = None,
+                     urgency: str | None = None) -> list[RecordSummary]:
         from vault import records
 
-        return records.list_page(self, **filters)
+        return records.list_page(self, limit=limit, offset=offset, before=before, status=status, category=category,
+                                 urgency=urgency)
 
-    def view_record(self, ref: str | int) -> Any:
+    def view_record(self, ref: str | int) -> RecordView:
         from vault import records
 
         return records.view(self, ref)
 
-    def list_contacts(self) -> list[Any]:
+    def list_contacts(self) -> list[ContactEntry]:
         from vault import contacts
 
         return contacts.list_contacts(self)
 
-    def save_contact(self, contact_id: int | None, **fields: str) -> int:
+    def save_contact(self, contact_id: int | None, *, name: str, phone: str, notes: str = "") -> int:
         from vault import contacts
 
-        return contacts.save_contact(self, contact_id, **fields)
+        return contacts.save_contact(self, contact_id, name=name, phone=phone, notes=notes)
 
-    def search_records(self, query: str, **kwargs: Any) -> Any:
+    def search_records(self, query: str, *, progress: Callable[[int, int], None] | None = None,
+                       cancelled: Callable[[], bool] = lambda: False) -> Iterator[RecordSummary]:
         """Readable records whose text contains ``query``: a generator of summaries."""
         from vault import search
 
-        return search.search(self, query, **kwargs)
+        return search.search(self, query, progress=progress, cancelled=cancelled)
 
-    def record_history(self, ref: str | int) -> list[Any]:
+    def record_history(self, ref: str | int) -> list[HistoryEntry]:
         from vault import records
 
         return records.history(self, ref)
@@ -510,30 +526,33 @@ class Session:
 
         return cases.decide(self, ref, text, kind=kind, to=to)
 
-    def close_case(self, ref: str | int, outcome: str, *, password: str, **kwargs: Any) -> str:
+    def close_case(self, ref: str | int, outcome: str, *, password: str, retain_until: str | date | None = None,
+                   subject_born: str | date | None = None) -> str:
         from vault import cases
 
-        return cases.close(self, ref, outcome, password=password, **kwargs)
+        return cases.close(self, ref, outcome, password=password, retain_until=retain_until,
+                           subject_born=subject_born)
 
-    def show_case(self, ref: str | int) -> Any:
+    def show_case(self, ref: str | int) -> CaseView:
         from vault import cases
 
         return cases.show(self, ref)
 
-    def list_cases(self, **filters: Any) -> list[Any]:
+    def list_cases(self, *, status: str | None = None, limit: int = 200,
+                   before: int | None = None) -> list[CaseSummary]:
         from vault import cases
 
-        return cases.list_cases(self, **filters)
+        return cases.list_cases(self, status=status, limit=limit, before=before)
 
-    def referral_queue(self, **kwargs: Any) -> list[Any]:
+    def referral_queue(self, *, limit: int = 200) -> list[Referral]:
         from vault import cases
 
-        return cases.referral_queue(self, **kwargs)
+        return cases.referral_queue(self, limit=limit)
 
-    def retention_due(self, **kwargs: Any) -> list[Any]:
+    def retention_due(self, *, on: date | None = None) -> list[CaseSummary]:
         from vault import retention
 
-        return retention.retention_due(self, **kwargs)
+        return retention.retention_due(self, on=on)
 
     def destroy_case(self, ref: str | int, *, password: str) -> list[str]:
         from vault import retention
@@ -542,13 +561,13 @@ class Session:
 
     # --- backup (vault/backup.py) ---------------------------------------------------
 
-    def backup(self, out: Path, *, progress: Callable[[int, int], None] | None = None) -> Any:
+    def backup(self, out: Path, *, progress: Callable[[int, int], None] | None = None) -> BackupInfo:
         from vault import backup
 
         return backup.backup(self, out, progress=progress)
 
     def check(self, *, progress: Callable[[int, int], None] | None = None,
-              cancelled: Callable[[], bool] | None = None) -> Any:
+              cancelled: Callable[[], bool] | None = None) -> CheckResult:
         """Check the whole database and log the outcome (see :func:`vault.check.check`)."""
         from vault import check
 
@@ -560,10 +579,13 @@ class Session:
         self.require("audit.checkpoint")
         return audit.checkpoint(self.engine, self.vault_id, self.vault.clock)
 
-    def audit_verify(self, checkpoints: Sequence[audit.Checkpoint] = (), **kwargs: Any) -> audit.VerifyResult:
+    def audit_verify(self, checkpoints: Sequence[audit.Checkpoint] = (), *, signatures: bool = True,
+                     workers: int = 2, progress: Callable[[int, int], None] | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> audit.VerifyResult:
         """Check chain, signatures and checkpoints (see :func:`vault.audit.verify`)."""
         self.require("audit.verify")
-        return audit.verify(self.engine, self.vault_id, checkpoints, **kwargs)
+        return audit.verify(self.engine, self.vault_id, checkpoints, signatures=signatures, workers=workers,
+                            progress=progress, cancelled=cancelled)
 
     def log_filter(self, *, since: str | None = None, until: str | None = None, actor: str | None = None,
                    record: str | int | None = None, action: str | None = None) -> audit_log.ExportFilter:
@@ -588,10 +610,13 @@ class Session:
             actor_id=actor_id, record_id=record_id, action=action.strip().lower() if action else None,
         )
 
-    def audit_page(self, *, limit: int = 200, before: int | None = None, **filters: Any) -> list[Any]:
+    def audit_page(self, *, limit: int = 200, before: int | None = None, since: str | None = None,
+                   until: str | None = None, actor: str | None = None, record: str | int | None = None,
+                   action: str | None = None) -> list[audit_log.LogEntry]:
         """A page of the log, newest first (auditors and admins): see :func:`vault.audit_log.page`."""
         self.require("audit.read")
-        return audit_log.page(self.engine, self.log_filter(**filters), limit=limit, before=before)
+        filt = self.log_filter(since=since, until=until, actor=actor, record=record, action=action)
+        return audit_log.page(self.engine, filt, limit=limit, before=before)
 
     def audit_export(self, out: IO[str], fmt: str, *, since: str | None = None, until: str | None = None,
                      actor: str | None = None, record: str | int | None = None, action: str | None = None,

@@ -80,7 +80,9 @@ class RecordsScreen(VaultScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, description="Loading a page of records")
     def load(self, before: int | None) -> None:
         try:
-            page = unlocked(self.session).list_records(limit=PAGE, before=before, **self.filters)
+            chosen = self.filters
+            page = unlocked(self.session).list_records(limit=PAGE, before=before, status=chosen.get("status"),
+                                                       category=chosen.get("category"), urgency=chosen.get("urgency"))
         except VaultError as exc:
             self.post_message(Refused(str(exc)))
         else:
