@@ -131,13 +131,27 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
     describes is not trusted) and noted in ``problems``. A disable or key rotation that does not
     verify, or a user event that does not follow the event stored before it, also sets
     ``stop_reason`` (see the module's docstring) unless an admin's ``facts.resolved`` names it.
+
+    An admin's resolution also gives back what failing closed took: a bad event it names no longer
+    disables anyone (so a damaged disable planted by a colleague locks no one out for good), while
+    a disable that verifies can never be resolved away.
     """
     rows = conn.execute(select(*_COLUMNS).where(_t.c.action.in_(_DIRECTORY_ACTIONS)).order_by(_t.c.seq)).all()
     if not rows or rows[0].seq != 1 or rows[0].action != "vault.created":
         raise TamperDetected("The audit log does not start with the vault's creation.")
+    stored = _hashes(conn, (int(r.seq) - 1 for r in rows[1:]))
+    directory, resolved_bad = _fold(rows, stored, vault_id, anchor, frozenset())
+    if resolved_bad:  # once more, with the bad events admins resolved given no force
+        directory, _again = _fold(rows, stored, vault_id, anchor, frozenset(resolved_bad))
+    return directory
+
+
+def _fold(rows: Any, stored: dict[int, bytes], vault_id: str, anchor: bytes,
+          settled: frozenset[int]) -> tuple[Directory, set[int]]:
+    """The directory from ``rows``; ``settled``: bad events an admin resolved, which take nothing
+    away. Returns it and the bad events that a verified ``facts.resolved`` names."""
     directory = _genesis(rows[0], vault_id, anchor)
     directory.head_seq = int(rows[-1].seq)
-    stored = _hashes(conn, (int(r.seq) - 1 for r in rows[1:]))
     stops: dict[int, str] = {}
     resolved: set[int] = set()
     for row in rows[1:]:
@@ -155,8 +169,8 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
                 # Failing closed, whoever it names loses the right: as it says (an admin signed it,
                 # though disabled by then), or as far as it can be read (it was altered). Only the
                 # signed word of someone the log never made an admin has no force at all.
-                named = (set() if force == _NO_FORCE else {props["user_id"]} if props is not None
-                         else _named(row.properties, row.object))
+                named = (set() if force == _NO_FORCE or seq in settled else {props["user_id"]}
+                         if props is not None else _named(row.properties, row.object))
                 for uid in named & directory.people.keys():
                     target = directory.people[uid]
                     directory.people[uid] = replace(target, disabled=True, disabled_seq=target.disabled_seq or seq)
@@ -171,7 +185,7 @@ def load(conn: Connection, vault_id: str, anchor: bytes) -> Directory:
             resolved.add(int(props["seq"]))
     directory.stopped = {seq: why for seq, why in sorted(stops.items()) if seq not in resolved}
     directory.stop_reason = next(iter(directory.stopped.values()), "")
-    return directory
+    return directory, (resolved & set(stops)) - settled
 
 
 def _stop_sentence(action: str, seq: int) -> str:

@@ -241,15 +241,22 @@ def test_an_altered_disable_keeps_the_user_disabled_and_stops_sealing_until_reso
         assert isinstance(stopped.value, TamperDetected)
     with office.unlock(ADMIN) as admin:
         assert not admin.audit_verify().ok
-        # The admin looks (incident-vault check), deals with it, and says so, signed.
+        # The admin looks (incident-vault check), deals with it, and says so, signed: the bad event
+        # then counts for nothing (so a damaged disable planted by a colleague locks no one out for
+        # good), and the admin disables again whoever should stay disabled.
         with admin.write() as conn:
             admin.append(conn, [audit.Event("facts.resolved", properties={
-                "seq": seq, "reason": "Checked against the last backup: dev stays disabled."})])
+                "seq": seq, "reason": "Checked against the last backup; dev is disabled again below."})])
             admin.refresh_directory(conn)
         admin.directory.require_sealing()
-        assert admin.directory.people[4].disabled  # a resolution never gives a right back
+        assert not admin.directory.people[4].disabled
+        admin.disable_user("dev")
+        with admin.read() as conn:
+            admin.refresh_directory(conn)
+        assert admin.directory.people[4].disabled
     with office.unlock("sofia") as sofia:
         sofia.directory.require_sealing()
+        assert sofia.directory.people[4].disabled
 
 
 def test_a_resolution_by_someone_who_is_not_an_admin_does_not_count(office: Built, dev_disabled: int) -> None:
