@@ -258,8 +258,10 @@ class Session:
         self.roles = roles
         self.must_change_password = must_change
         self.vault_id = meta["vault_id"]
-        self.hpke_suite = meta["hpke_suite"]
-        self.recovery_public = bytes.fromhex(meta["recovery_public"])
+        # The suite and the recovery key as the signed first event states them: vault_meta is an
+        # index any colleague can edit (check names a difference).
+        self.hpke_suite = people.hpke_suite
+        self.recovery_public = people.recovery_public
         self._secrets: SlotSecrets | None = secrets_
         self._signer: crypto.Signer | None = crypto.Signer(secrets_.sign_private)
         self.directory = people

@@ -104,17 +104,10 @@ def test_the_sweep_covers_every_table(lived_template: Template, tmp_path: Path) 
         assert tuple(_tables(session)) == TABLES
 
 
-# Unlock still reads the HPKE suite and the recovery public key from vault_meta (to be taken from
-# the signed first event instead): a change there is an internal error, not one sentence, today.
-KNOWN_GAPS = {("vault_meta", "update"), ("vault_meta", "delete")}
-
-
 @pytest.mark.parametrize("op", ["insert", "update", "delete"])
 @pytest.mark.parametrize("table", TABLES)
 def test_an_insiders_change_to_any_table_is_named_or_refused(lived_template: Template, tmp_path: Path,
                                                             table: str, op: str) -> None:
-    if (table, op) in KNOWN_GAPS:
-        pytest.xfail("unlock reads vault_meta's suite and recovery key (a known gap, named in the issue note)")
     directory = lived_template.copy_to(tmp_path / "v")
     with lived_template.unlock(directory, "mallory") as mallory:
         outcome = _tamper(mallory, table, op)
