@@ -65,3 +65,25 @@ async def test_the_auditor_checks_the_vault_and_the_officer_is_told_what_it_foun
         await settle(pilot)
         assert isinstance(app.screen, OfficerScreen)
         assert "found problems (its tables differ from the signed log)" in _text(app, "#integrity")
+
+
+async def test_a_forged_line_shows_marked_in_the_log_and_the_page_still_works(office: Built) -> None:
+    from vault import audit
+
+    with office.unlock("mallory") as mallory, mallory.write() as conn:
+        seq, prev = audit.head(conn, mallory.vault_id)
+        seq += 1
+        at, props = audit.now_iso(mallory.vault.clock), '{"reference": "IV-2026-0001", "actor": "sofia"}'
+        digest = audit.event_hash(prev, seq, at, mallory.user_id, "record.viewed", 1, "IV-2026-0001", props)
+        conn.exec_driver_sql(
+            "INSERT INTO audit_events (seq, at, actor_id, action, record_id, object, properties, prev_hash, hash, "
+            "signature) VALUES (?, ?, ?, 'record.viewed', 1, 'IV-2026-0001', ?, ?, ?, ?)",
+            (seq, at, mallory.user_id, props, prev, digest, mallory.sign(digest)))
+    app = make_app(office.vault)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await _login(pilot, "ada", office.passwords["ada"])
+        await settle(pilot)
+        table = app.screen.query_one("#events")
+        rows = [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
+        forged = next(r for r in rows if r[0] == str(seq))
+        assert forged[-1].startswith("NOT VERIFIED: ") and "sofia" not in forged[-1]

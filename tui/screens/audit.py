@@ -146,6 +146,8 @@ class AuditScreen(VaultScreen):
         table.clear()
         for e in entries:
             details = json.dumps(e.properties, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+            if e.problem:  # a bad event is shown in place, marked, and never stops the page
+                details = f"NOT VERIFIED: {e.problem}"
             table.add_row(shown(str(e.seq)), shown(local_time(e.at)), shown(e.actor), shown(e.action),
                           shown("" if e.record_id is None else str(e.record_id)), shown(e.object or ""),
                           shown(details[:200], one_line=True), key=str(e.seq))
