@@ -23,7 +23,7 @@ checked once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -110,15 +110,22 @@ def load_all(conn: Connection, directory: Directory, *, signatures_verified: boo
 
 def _folded(out: dict[int, RecordFacts], rows: Sequence[Any], directory: Directory,
             verified: Known, conn: Connection | None = None) -> dict[int, RecordFacts]:
+    _each(rows, directory, verified, conn,
+          lambda row: _fold(out[int(row.record_id)], directory, row),
+          lambda row, problem: out[int(row.record_id)].problems.append(problem))
+    return out
+
+
+def _each(rows: Sequence[Any], directory: Directory, verified: Known, conn: Connection | None,
+          fold: Callable[[Any], str], named: Callable[[Any, str], None]) -> None:
+    """Fold each genuine event of ``rows`` in order; name each that is not genuine or not a fact."""
     good = genuine(rows, directory, verified, conn)
     for row in rows:
-        facts = out[int(row.record_id)]
         problem = good.get(int(row.seq))
         if problem is None:
-            problem = _fold(facts, directory, row)
+            problem = fold(row)
         if problem:
-            facts.problems.append(f"Audit event {row.seq} ({row.action}) {problem}")
-    return out
+            named(row, f"Audit event {row.seq} ({row.action}) {problem}")
 
 
 def one(conn: Connection, directory: Directory, record_id: int,
@@ -284,15 +291,9 @@ class CaseLedger:
 def cases(conn: Connection, directory: Directory, verified: Known) -> CaseLedger:
     """Every case as the signed log states it (the case events are few: one query on the action
     index, and each signature is checked once per session)."""
-    rows = conn.execute(_CASE_EVENTS).all()
-    good = genuine(rows, directory, verified, conn)
     out = CaseLedger()
-    for row in rows:
-        problem = good.get(int(row.seq))
-        if problem is None:
-            problem = _fold_case(out, directory, row)
-        if problem:
-            out.problems.append(f"Audit event {row.seq} ({row.action}) {problem}")
+    _each(conn.execute(_CASE_EVENTS).all(), directory, verified, conn,
+          lambda row: _fold_case(out, directory, row), lambda _row, problem: out.problems.append(problem))
     return out
 
 

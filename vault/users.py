@@ -11,6 +11,7 @@ from vault import audit, crypto, policy
 from vault.errors import DamagedVault, InvalidInput
 from vault.identity import UserKeys, recovery_info, user_event_properties, user_row
 from vault.keyslots import (
+    RecoverySecrets,
     SlotSecrets,
     check_new_password,
     new_one_time_password,
@@ -105,6 +106,16 @@ def disable_user(session: Session, username: str) -> None:
         session.vault.keyring.remove_slot(username)
 
 
+def _admin_with_recovery(session: Session, username: str, recovery_code: str) -> tuple[str, RecoverySecrets]:
+    """An admin's act that needs the recovery code: the username as stored, and the recovery
+    slot's secrets, which must belong to this vault's database."""
+    session.require("user.manage")
+    recovery = session.vault.keyring.open_recovery(recovery_code)
+    if recovery.db_key != session.secrets.db_key or recovery.anchor != session.secrets.anchor:
+        raise DamagedVault("The recovery slot does not belong to this vault's database.")
+    return normalize_username(username), recovery
+
+
 def reset_user(session: Session, username: str, recovery_code: str) -> str:
     """Give a user who forgot their password a new slot and one-time password.
 
@@ -112,11 +123,7 @@ def reset_user(session: Session, username: str, recovery_code: str) -> str:
     keys are re-issued from the copy sealed to the recovery key when they were
     created, so nothing shared with them is lost.
     """
-    session.require("user.manage")
-    username = normalize_username(username)
-    recovery = session.vault.keyring.open_recovery(recovery_code)
-    if recovery.db_key != session.secrets.db_key or recovery.anchor != session.secrets.anchor:
-        raise DamagedVault("The recovery slot does not belong to this vault's database.")
+    username, recovery = _admin_with_recovery(session, username, recovery_code)
     password = new_one_time_password()
     with session.write() as conn:
         user = _find(conn, username)
@@ -182,11 +189,7 @@ def rotate_user(session: Session, username: str, recovery_code: str) -> Rotated:
     from vault.cases import grant_info as case_grant_info
     from vault.envelopes import grant_info
 
-    session.require("user.manage")
-    username = normalize_username(username)
-    recovery = session.vault.keyring.open_recovery(recovery_code)
-    if recovery.db_key != session.secrets.db_key or recovery.anchor != session.secrets.anchor:
-        raise DamagedVault("The recovery slot does not belong to this vault's database.")
+    username, recovery = _admin_with_recovery(session, username, recovery_code)
     password = new_one_time_password()
     suite = session.hpke_suite
     keys = UserKeys.generate(suite)

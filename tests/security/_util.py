@@ -6,10 +6,13 @@ import base64
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built, FakeClock
 from vault import audit, keyslots
@@ -175,3 +178,24 @@ def unlock_error(vault_dir: Path, user: str = ADMIN, password: str = ADMIN_PW) -
         return exc
     session.lock()
     raise AssertionError(f"unlocking {vault_dir} succeeded")
+
+
+@contextmanager
+def unlocked(v: Built, *names: str) -> Iterator[dict[str, Session]]:
+    """Sessions of ``names`` at once, each locked on the way out."""
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(v.unlock(name)) for name in names}
+
+
+def vault_fixtures(people: tuple[tuple[str, str], ...], label: str) -> tuple[Any, Any]:
+    """The two fixtures of a test module whose vault has ``people``: ``template`` (built once per
+    module) and ``v`` (a copy of it for each test). Assign them to those names in the module."""
+    @pytest.fixture(scope="module")
+    def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+        return people_template(tmp_path_factory.mktemp(label) / "vault", people)
+
+    @pytest.fixture
+    def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
+        return built_from(template, tmp_path / "vault", clock)
+
+    return template, v

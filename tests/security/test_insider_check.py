@@ -6,20 +6,18 @@ username.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ADMIN, Built, FakeClock
-from tests.security._util import Template, built_from, people_template
+from tests.security._util import Template, built_from, people_template, unlocked
 from vault import retention
 from vault.check import CheckResult
 from vault.record_schema import CATEGORIES
 from vault.retention import SEEDED_RULE
-from vault.session import Session
 
 PEOPLE = (("bob", "staff"), ("lena", "line_manager"), ("mallory", "staff"), ("sofia", "safeguarding_officer"),
           ("carol", "auditor"), ("zed", "staff"))
@@ -28,12 +26,6 @@ DAY = 86_400
 
 def record(**fields_: Any) -> dict[str, Any]:
     return {"own_words": "She said the door was locked.", "observations": "She was shaking.", **fields_}
-
-
-@contextmanager
-def unlocked(v: Built, *names: str) -> Iterator[dict[str, Session]]:
-    with ExitStack() as stack:
-        yield {name: stack.enter_context(v.unlock(name)) for name in names}
 
 
 def _lived_in(v: Built, clock: FakeClock) -> dict[str, str]:

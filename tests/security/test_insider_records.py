@@ -7,15 +7,12 @@ Each test is an attack that worked before the record facts were folded from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ADMIN, Built, FakeClock
-from tests.security._util import Template, assert_one_sentence, built_from, people_template
+from tests.security._util import assert_one_sentence, unlocked, vault_fixtures
 from vault import crypto, envelopes
 from vault.errors import AccessDenied, TamperDetected
 from vault.session import Session
@@ -27,20 +24,7 @@ def record(**fields_: Any) -> dict[str, Any]:
     return {"own_words": "She said the door was locked.", "observations": "She was shaking.", **fields_}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return people_template(tmp_path_factory.mktemp("insider-records") / "vault", PEOPLE)
-
-
-@pytest.fixture
-def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
-    return built_from(template, tmp_path / "vault", clock)
-
-
-@contextmanager
-def unlocked(v: Built, *names: str) -> Iterator[dict[str, Session]]:
-    with ExitStack() as stack:
-        yield {name: stack.enter_context(v.unlock(name)) for name in names}
+template, v = vault_fixtures(PEOPLE, "insider-records")
 
 
 def insider(session: Session, sql: str, *params: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN, CHEAP, Built, FakeClock
-from tests.security._util import Template, built_from, people_template
+from tests.security._util import vault_fixtures
 from vault import keyslots
 from vault.errors import DamagedVault, VaultError, WrongPassword
 from vault.rekey import rekey
@@ -19,14 +19,7 @@ from vault.session import open_vault
 PEOPLE = (("bob", "staff"), ("lena", "line_manager"), ("sofia", "safeguarding_officer"))
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return people_template(tmp_path_factory.mktemp("rotation") / "vault", PEOPLE)
-
-
-@pytest.fixture
-def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
-    return built_from(template, tmp_path / "vault", clock)
+template, v = vault_fixtures(PEOPLE, "rotation")
 
 
 def test_a_rotated_user_reads_on_with_new_keys_and_old_keys_open_nothing_after_rekey(v: Built, tmp_path: Path) -> None:

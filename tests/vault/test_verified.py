@@ -4,27 +4,19 @@ write a memory that passes."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Built, FakeClock
-from tests.security._util import Template, built_from, people_template
+from tests.conftest import Built
+from tests.security._util import vault_fixtures
 from vault import crypto, verified
 from vault.session import Session
 
 PEOPLE = (("bob", "staff"), ("mallory", "staff"))
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return people_template(tmp_path_factory.mktemp("verified") / "vault", PEOPLE)
-
-
-@pytest.fixture
-def v(template: Template, tmp_path: Path, clock: FakeClock) -> Built:
-    return built_from(template, tmp_path / "vault", clock)
+template, v = vault_fixtures(PEOPLE, "verified")
 
 
 @pytest.fixture
