@@ -159,5 +159,5 @@ def _seal_submitted(session: Session, conn: Connection, row: Any, key: bytes, co
         content=blob, status="submitted", submitted_at=now, updated_at=now, category=content["category"],
         urgency=content["urgency"], protected=content["protected"]))
     events = [_draft_saved(row.id, row.reference, False)] if saved else []
-    events.append(submitted_event(row.id, row.reference, digest, row.key_version))
+    events.append(submitted_event(row.id, row.reference, digest, row.key_version, content))
     session.append(conn, events)

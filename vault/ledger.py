@@ -75,6 +75,9 @@ class RecordFacts:
     readers: dict[int, str] = field(default_factory=dict)  # user id -> reason, at key_version
     referred_at: str | None = None
     destroyed: bool = False
+    # What a list shows of it (category, urgency, protected), as record.created stated it for a
+    # record created submitted, or record.submitted did; None while it is a draft (drafts change it).
+    meta: tuple[str, str, bool] | None = None
     items: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)  # -> (signer, sha256)
     problems: list[str] = field(default_factory=list)
 
@@ -211,6 +214,7 @@ def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
         facts.readers = {actor_id: "author"}
         if p.get("status") == "submitted":
             facts.submitted = True
+            facts.meta = (str(p["category"]), str(p["urgency"]), bool(p["protected"]))
         return ""
     if not facts.exists:
         return "is about a record whose creation the signed log does not show."
@@ -221,6 +225,8 @@ def _fold(facts: RecordFacts, directory: Directory, row: Any) -> str:
         sha = p.get("content_sha256")
         facts.submitted = True
         facts.content_sha256 = sha if isinstance(sha, str) else None
+        if "category" in p:
+            facts.meta = (str(p["category"]), str(p["urgency"]), bool(p["protected"]))
         return ""
     if action == "record.destroyed":
         if not person.roles & policy.SAFEGUARDING_TEAM:

@@ -89,7 +89,8 @@ def _records(conn: Connection, directory: Directory, facts: dict[int, ledger.Rec
     out: list[str] = []
     seen: set[int] = set()
     for row in conn.execute(select(_r.c.id, _r.c.reference, _r.c.author_id, _r.c.status, _r.c.referred_at,
-                                   _r.c.destroyed_at, _r.c.key_version).order_by(_r.c.id)):
+                                   _r.c.destroyed_at, _r.c.key_version, _r.c.category, _r.c.urgency,
+                                   _r.c.protected).order_by(_r.c.id)):
         seen.add(row.id)
         f = facts.get(row.id)
         ref = row.reference
@@ -111,6 +112,9 @@ def _records(conn: Connection, directory: Directory, facts: dict[int, ledger.Rec
         if (row.destroyed_at is not None) != f.destroyed:
             said = "was destroyed" if f.destroyed else "was never destroyed"
             out.append(f"Record {ref}'s destruction was altered in the records table: the signed log says it {said}.")
+        if f.meta is not None and (row.category, row.urgency, bool(row.protected)) != f.meta:
+            out.append(f"Record {ref}'s category, urgency or protected flag was altered in the records table; "
+                       "the signed log's are the ones shown.")
         if row.key_version != f.key_version:
             out.append(f"Record {ref}'s key version is {row.key_version} in the records table; the signed log says "
                        f"{f.key_version}.")

@@ -161,14 +161,17 @@ def _submitted(session: Session, conn: Connection, ref: str | int,
 def summary_of(session: Session, row: Any, facts: RecordFacts | None = None) -> RecordSummary:
     """A list's line for a record. With ``facts``, the author and status are the signed log's,
     not the table's."""
+    category, urgency, protected = row.category, row.urgency, bool(row.protected)
     if facts is not None and facts.author_id is not None:
         status = "destroyed" if row.destroyed_at is not None or facts.destroyed else \
             "submitted" if facts.submitted else "draft"
         author = facts.author_id
+        if facts.meta is not None:
+            category, urgency, protected = facts.meta
     else:
         status = "destroyed" if row.destroyed_at is not None else row.status
         author = row.author_id
-    return RecordSummary(row.id, row.reference, status, row.category, row.urgency, bool(row.protected),
+    return RecordSummary(row.id, row.reference, status, category, urgency, protected,
                          session.directory.person(author).username, row.created_at, row.submitted_at)
 
 
@@ -248,7 +251,7 @@ def _insert_record(session: Session, conn: Connection, content: dict[str, Any], 
     if autosave is not None:
         events.append(_draft_saved(record_id, reference, autosave))
     if not draft:
-        events.append(submitted_event(record_id, reference, digest, 1))
+        events.append(submitted_event(record_id, reference, digest, 1, content))
     events += [audit.Event("record.shared", record_id=record_id, object=reference, properties={
         "reference": reference, "to": p.user_id, "to_username": p.username, "reason": reason})
         for p, reason in readers]
@@ -263,10 +266,13 @@ def created_event(record_id: int, reference: str, content: dict[str, Any], *, dr
         "urgency": content["urgency"], "protected": content["protected"]})
 
 
-def submitted_event(record_id: int, reference: str, digest: str, key_version: int) -> audit.Event:
-    """The author's signed statement of what they submitted: the hash of the signed body."""
+def submitted_event(record_id: int, reference: str, digest: str, key_version: int,
+                    content: dict[str, Any]) -> audit.Event:
+    """The author's signed statement of what they submitted: the hash of the signed body, and the
+    metadata a list shows of it (never its text)."""
     return audit.Event("record.submitted", record_id=record_id, object=reference, properties={
-        "reference": reference, "content_sha256": digest, "key_version": key_version})
+        "reference": reference, "content_sha256": digest, "key_version": key_version,
+        "category": content["category"], "urgency": content["urgency"], "protected": content["protected"]})
 
 
 def _draft_saved(record_id: int, reference: str, autosave: bool) -> audit.Event:

@@ -16,7 +16,7 @@ from tests.conftest import ADMIN, Built, FakeClock
 from tests.security._util import Template, built_from, people_template, unlocked
 from vault import retention
 from vault.check import CheckResult
-from vault.record_schema import CATEGORIES
+from vault.record_schema import CATEGORIES, DEFAULTS, URGENCIES
 from vault.retention import SEEDED_RULE
 
 PEOPLE = (("bob", "staff"), ("lena", "line_manager"), ("mallory", "staff"), ("sofia", "safeguarding_officer"),
@@ -136,6 +136,10 @@ TAMPERING: dict[str, tuple[Tamper, str]] = {
     "a draft marked submitted": (
         lambda v, r: insider(v, "UPDATE records SET status = 'submitted' WHERE reference = ?", r["draft"]),
         "is marked submitted in the records table; the signed log says draft"),
+    "a record's urgency and protection altered": (
+        lambda v, r: insider(v, "UPDATE records SET urgency = 'immediate', protected = 1 WHERE reference = ?",
+                             r["referred"]),
+        "category, urgency or protected flag was altered in the records table"),
     "a foreign role row": (
         lambda v, r: insider(v, "INSERT INTO user_roles (user_id, role) VALUES (?, 'admin')", _user(v, "mallory")),
         "mallory's roles in the user_roles table differ from the signed log"),
@@ -191,3 +195,16 @@ def test_the_seeded_rule_is_what_the_migration_seeds() -> None:
     spec.loader.exec_module(module)
     assert SEEDED_RULE == (module.YEARS_AFTER_CLOSURE, module.CHILD_UNTIL_AGE)
     assert tuple(module.CATEGORIES) == CATEGORIES
+
+
+
+def test_a_list_shows_the_signed_urgency_not_the_tables(lived: tuple[Built, dict[str, str]]) -> None:
+    v, refs = lived
+    signed = DEFAULTS["urgency"]
+    forged = next(u for u in URGENCIES if u != signed)
+    insider(v, "UPDATE records SET urgency = ? WHERE reference = ?", forged, refs["referred"])
+    with v.unlock("sofia") as sofia:
+        queued = {r.record.reference: r.record.urgency for r in sofia.referral_queue()}
+    with v.unlock("bob") as bob:
+        listed = {r.reference: r.urgency for r in bob.list_records()}
+    assert queued[refs["referred"]] == listed[refs["referred"]] == signed
