@@ -195,3 +195,39 @@ def test_a_staff_members_own_case_closed_and_planted_links_destroy_nothing(v: Bu
         assert_one_sentence(info.value)
         for ref in (referred, unrelated):
             assert bob.view_record(ref).content["own_words"]
+
+
+def test_in_a_vault_from_before_content_hashes_a_reader_still_cannot_rewrite_a_record(
+        v: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older record.submitted events carry no content hash: there, signer-is-author is what holds."""
+    from vault import audit, records
+
+    def older(record_id: int, reference: str, _digest: str, _version: int, _content: Any) -> audit.Event:
+        return audit.Event("record.submitted", record_id=record_id, object=reference,
+                           properties={"reference": reference})
+
+    with unlocked(v, "bob", "lena") as s:
+        bob, lena = s["bob"], s["lena"]
+        with monkeypatch.context() as m:
+            m.setattr(records, "submitted_event", older)
+            ref = bob.create_record(record(), share_with=[("lena", "line_manager_advice")])
+        rid = record_id(bob, ref)
+        lena.view_record(ref)
+        forged = envelopes.seal_body(lena, lena.content_keys[(rid, 1)], "record", rid, rid, 1,
+                                     record(own_words="Nothing happened."), sign=True)
+        insider(lena, "UPDATE records SET content = ? WHERE id = ?", forged, rid)
+        with pytest.raises(TamperDetected, match="signed by someone else"):
+            bob.view_record(ref)
+
+
+def test_a_destruction_stated_by_staff_destroys_nothing(v: Built) -> None:
+    from vault import audit
+
+    with unlocked(v, "bob", "mallory") as s:
+        bob, mallory = s["bob"], s["mallory"]
+        ref = bob.create_record(record())
+        with mallory.write() as conn:
+            mallory.append(conn, [audit.Event("record.destroyed", record_id=record_id(bob, ref), object=ref,
+                                              properties={"reference": ref, "case": "CASE-2026-0001"})])
+        assert bob.view_record(ref).content["own_words"] == record()["own_words"]
+        assert ref in {r.reference for r in bob.list_records()}

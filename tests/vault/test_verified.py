@@ -70,8 +70,14 @@ def test_tags_a_colleague_writes_or_spoils_only_cost_the_full_check(v: Built, si
         sealed = crypto.hpke_seal(mallory.directory.hpke_suite, me.hpke_public, key, info)
         _insider(mallory, "UPDATE verified_keys SET sealed = ?, signature = ? WHERE user_id = ?", sealed,
                  mallory.sign(crypto.sha256(info + b"|" + sealed)), bob_id)
-        _insider(mallory, "UPDATE verified_events SET tag = ? WHERE user_id = ?",
-                 crypto.aead_encrypt(key, b"", b"anything"), bob_id)
+        # ... with tags that would pass under that key (she knows every event's sequence number and hash).
+        with mallory.read() as conn:
+            tagged = conn.exec_driver_sql("SELECT v.seq, e.hash FROM verified_events v JOIN audit_events e "
+                                          "ON e.seq = v.seq WHERE v.user_id = ?", (bob_id,)).all()
+        for seq, digest in tagged:
+            aad = verified.TAG_LABEL + f"{mallory.vault_id}|{bob_id}|".encode() + seq.to_bytes(8, "big") + digest
+            _insider(mallory, "UPDATE verified_events SET tag = ? WHERE user_id = ? AND seq = ?",
+                     crypto.aead_encrypt(key, b"", aad), bob_id, seq)
     with v.unlock("bob") as bob:
         signatures.clear()
         assert len(bob.list_records()) == 10
