@@ -42,10 +42,8 @@ GENESIS_LABEL: Final = b"incident-vault/audit/genesis/v1"
 ENCODING_TAG: Final = b"IVAUDIT1"
 _NONE: Final = b"\xff\xff\xff\xff"
 
-USER_KEY_ACTIONS: Final = frozenset({"vault.created", "user.added"})
 # The events that change who the users are, their keys or whether they may act.
 USER_ACTIONS: Final = frozenset({"vault.created", "user.added", "user.disabled", "user.rotated"})
-ADMIN_ONLY_ACTIONS: Final = frozenset(a for a, s in facts.SPECS.items() if s.roles == facts.ADMIN)
 
 _t = table(AuditEvent)
 _SELECT_COLUMNS: Final = (

@@ -63,8 +63,6 @@ _cc, _rr = table(CaseCounter), table(RetentionRule)
 _MY_CASE_GRANT = (select(_cg.c.hpke_suite, _cg.c.sealed)
                   .where(_cg.c.case_id == bindparam("cid"), _cg.c.user_id == bindparam("me"),
                          _cg.c.key_version == bindparam("kv"), _cg.c.sealed.is_not(None)))
-LINKED = (select(_r.c.id).select_from(_cr.join(_r, _r.c.id == _cr.c.record_id))
-           .where(_cr.c.case_id == bindparam("cid")).order_by(_r.c.id))
 
 
 @dataclass(frozen=True)
@@ -138,16 +136,15 @@ def resolve_case(conn: Connection, ref: str | int) -> Any:
     return row
 
 
-def _count_records(conn: Connection, case_id: int) -> int:
-    return int(conn.execute(select(func.count()).select_from(_cr).where(_cr.c.case_id == case_id)).scalar_one())
-
-
-def summary_of_case(session: Session, conn: Connection, row: Any) -> CaseSummary:
-    """A case's row as a list shows it."""
+def summary_of_case(session: Session, row: Any, stated: ledger.CaseLedger) -> CaseSummary:
+    """A case's row as a list shows it: how many records it holds and its retention date as its
+    signed events state them (``stated``: :func:`vault.ledger.cases`, read once for a whole list)."""
     assigned = session.directory.person(row.assigned_to).username if row.assigned_to is not None else None
+    facts = stated.cases.get(row.reference)
+    records = len(facts.records) if facts is not None else 0
+    retain_until = facts.retain_until if facts is not None else None
     return CaseSummary(row.id, row.reference, row.status, row.action, row.category, row.urgency, assigned,
-                       row.opened_at, row.updated_at, row.closed_at, row.retain_until,
-                       _count_records(conn, row.id))
+                       row.opened_at, row.updated_at, row.closed_at, retain_until, records)
 
 
 def _next_reference(conn: Connection, now: str) -> str:
@@ -390,7 +387,8 @@ def list_cases(session: Session, *, status: str | None = None, limit: int = 200,
         query = query.where(_k.c.id < before)
     with session.read() as conn:
         session.refresh_directory(conn)
-        return [summary_of_case(session, conn, row) for row in conn.execute(query).all()]
+        stated = ledger.cases(conn, session.directory, session.verified_events)
+        return [summary_of_case(session, row, stated) for row in conn.execute(query).all()]
 
 
 _e = table(AuditEvent)
@@ -451,7 +449,7 @@ def show(session: Session, ref: str | int) -> CaseView:
                                       properties={"reference": record.reference, "case": row.reference}))
         check_signatures(checks)
         chronology.sort(key=lambda e: (e.at, e.reference))
-        summary = summary_of_case(session, conn, row)
+        summary = summary_of_case(session, row, ledger.cases(conn, session.directory, session.verified_events))
         session.append(conn, [audit.Event("case.viewed", object=row.reference, properties={
             "case": row.reference, "records": [r.id for r in records]}), *events])
     return CaseView(summary, records, unreadable, chronology, log)

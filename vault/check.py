@@ -89,10 +89,6 @@ class CheckResult:
     logged: bool = False
     differences: tuple[str, ...] = ()  # the facts phase's findings, one sentence each
 
-    @property
-    def first_difference(self) -> str:
-        return self.differences[0] if self.differences else ""
-
     def sentence(self) -> str:
         """The verdict in one sentence."""
         if self.ok:

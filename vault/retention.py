@@ -60,7 +60,11 @@ def retention_due(session: Session, *, on: date | None = None) -> list[CaseSumma
         session.refresh_directory(conn)
         rows = conn.execute(select(_k).where(_k.c.status == "closed", _k.c.retain_until < day)
                             .order_by(_k.c.retain_until, _k.c.id)).all()
-        return [summary_of_case(session, conn, row) for row in rows]
+        stated = ledger.cases(conn, session.directory, session.verified_events)
+        # Only cases the signed log shows closed with that date: an edited retention date lists nothing.
+        return [summary_of_case(session, row, stated) for row in rows
+                if (f := stated.cases.get(row.reference)) is not None and f.status == "closed"
+                and f.retain_until == row.retain_until]
 
 
 def destroy(session: Session, ref: str | int, *, password: str) -> list[str]:

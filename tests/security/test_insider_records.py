@@ -231,3 +231,19 @@ def test_a_destruction_stated_by_staff_destroys_nothing(v: Built) -> None:
                                               properties={"reference": ref, "case": "CASE-2026-0001"})])
         assert bob.view_record(ref).content["own_words"] == record()["own_words"]
         assert ref in {r.reference for r in bob.list_records()}
+
+
+def test_the_case_list_counts_and_the_retention_list_come_from_the_signed_log(v: Built) -> None:
+    with unlocked(v, "bob", "mallory", "sofia") as s:
+        bob, mallory, sofia = s["bob"], s["mallory"], s["sofia"]
+        referred = bob.create_record(record())
+        bob.refer_record(referred)
+        other = bob.create_record(record())
+        case = sofia.open_case([referred])
+        insider(mallory, "INSERT INTO case_records (case_id, record_id, linked_by, linked_at) SELECT id, ?, "
+                         "opened_by, opened_at FROM cases WHERE reference = ?", record_id(bob, other), case)
+        insider(mallory, "UPDATE cases SET status = 'closed', retain_until = '2026-01-02' WHERE reference = ?",
+                case)
+        [listed] = sofia.list_cases()
+        assert listed.records == 1 and listed.retain_until is None
+        assert sofia.retention_due() == []

@@ -281,8 +281,8 @@ def test_a_retention_date_moved_by_an_insider_destroys_nothing(team: Built, cloc
         sofia.close_case(case, "Done.", password=team.passwords["sofia"])
         with sofia.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE cases SET retain_until = '2000-01-01'")
-        assert [c.reference for c in sofia.retention_due()] == [case]  # the list reads the plain column…
+        assert sofia.retention_due() == []  # the list, too, takes the date the signed log states
         with pytest.raises(TamperDetected, match="altered"):
-            sofia.destroy_case(case, password=team.passwords["sofia"])  # …destroying checks the signed log
+            sofia.destroy_case(case, password=team.passwords["sofia"])
     with team.unlock("sam") as sam:
         assert sam.view_record(ref).content["own_words"] == "He hits me when he drinks."
