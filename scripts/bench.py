@@ -597,7 +597,7 @@ def bench_export(session: Session, raw: Any, workdir: Path, scale: Scale, events
 
         def export() -> None:
             with path.open("w", encoding="utf-8", newline="") as out:
-                written = audit_log.export(session.engine, out, fmt, audit_log.ExportFilter(), final)
+                written, _final = audit_log.export(session.engine, out, fmt, audit_log.ExportFilter(), final)
                 expect(f"export {fmt}", written, events)
         return timed(export)
 

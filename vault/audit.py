@@ -21,12 +21,14 @@ big-endian bytes, and an absent optional value is the four bytes ``ff ff ff ff``
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import struct
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,8 +44,18 @@ GENESIS_LABEL: Final = b"incident-vault/audit/genesis/v1"
 ENCODING_TAG: Final = b"IVAUDIT1"
 _NONE: Final = b"\xff\xff\xff\xff"
 
-# The events that change who the users are, their keys or whether they may act.
+# The events that change who the users are, their keys or whether they may act. A filtered export
+# holds them all, whatever its filter, so that every signer's key and roles can be known.
 USER_ACTIONS: Final = frozenset({"vault.created", "user.added", "user.disabled", "user.rotated"})
+
+# The columns of an export (docs/audit-format.md §9); a CSV export's first line names them.
+EXPORT_COLUMNS: Final = (
+    "seq", "at", "actor", "actor_id", "action", "record_id", "object",
+    "properties", "prev_hash", "hash", "signature", "malformed",
+)
+CSV_HEADER: Final = (",".join(EXPORT_COLUMNS) + "\n").encode("ascii")
+CHECKPOINT_TAIL: Final = 1 << 20  # the end of a file read for its checkpoint: far more than one line
+_FILTER: Final = facts.SPECS["audit.exported"].shape.fields["filter"].kind
 
 _t = table(AuditEvent)
 _SELECT_COLUMNS: Final = (
@@ -62,47 +74,147 @@ class Event:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
 
+CHECKPOINT_TAG: Final = b"IVCHECKPOINT2"
+CHECKPOINT_VERSION: Final = 2
+_HEX32: Final = re.compile(r"[0-9a-f]{32}")
+_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+_HEX128: Final = re.compile(r"[0-9a-f]{128}")
+_V2_KEYS: Final = frozenset({"version", "vault_id", "anchor", "seq", "head", "at", "signer_id", "signer", "signature"})
+_EXPORT_KEYS: Final = frozenset({"format", "filter", "events", "digest"})
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    """What an auditor keeps: the log's length and head hash at a moment."""
+    """What an auditor keeps: the log's length and head hash at a moment.
+
+    Format version 2 (docs/audit-format.md §8) is signed by the auditor or admin who made it
+    (``signer_id``, ``signer``), carries the vault's ``anchor`` (event 1's hash) and, at the end of
+    an export, ``export``: the file's format, filter, event count and digest. A checkpoint without
+    ``signer_id`` is one of version 1: unsigned, an auditor's own note of what they saw.
+    """
 
     vault_id: str
     seq: int
     head: bytes
     at: str
+    anchor: bytes | None = None
+    signer_id: int | None = None
+    signer: str | None = None
+    export: Mapping[str, Any] | None = None
+    signature: bytes | None = None
+
+    @property
+    def version(self) -> int:
+        return 1 if self.signer_id is None else CHECKPOINT_VERSION
+
+    def body(self) -> dict[str, Any]:
+        """The object the signature covers: every member but ``signature``."""
+        if self.signer_id is None:
+            return {"vault_id": self.vault_id, "seq": self.seq, "head": self.head.hex(), "at": self.at}
+        d: dict[str, Any] = {"version": CHECKPOINT_VERSION, "vault_id": self.vault_id,
+                             "anchor": (self.anchor or b"").hex(), "seq": self.seq, "head": self.head.hex(),
+                             "at": self.at, "signer_id": self.signer_id, "signer": self.signer}
+        if self.export is not None:
+            d["export"] = dict(self.export)
+        return d
+
+    def signed_bytes(self) -> bytes:
+        """``IVCHECKPOINT2`` and the canonical JSON of :meth:`body`: what the signer signs."""
+        return CHECKPOINT_TAG + canonical_json(self.body()).encode("ascii")
+
+    def sign(self, signer: crypto.Signer) -> Checkpoint:
+        """This checkpoint (of version 2) signed by ``signer``."""
+        if self.signer_id is None:
+            raise ValueError("a checkpoint of version 1 is not signed")
+        return replace(self, signature=signer.sign(self.signed_bytes()))
+
+    def signature_ok(self, sign_public: bytes) -> bool:
+        """Whether the checkpoint is signed, and by the holder of ``sign_public``."""
+        if self.signature is None or self.signer_id is None:
+            return False
+        try:
+            return crypto.Verifier(sign_public).verify(self.signature, self.signed_bytes())
+        except InvalidInput:
+            return False
 
     def to_json(self) -> str:
-        return json.dumps({"vault_id": self.vault_id, "seq": self.seq, "head": self.head.hex(), "at": self.at},
-                          sort_keys=True)
+        """One line of canonical JSON."""
+        d = self.body()
+        if self.signature is not None:
+            d["signature"] = self.signature.hex()
+        return canonical_json(d)
 
     @classmethod
     def from_json(cls, text: str) -> Checkpoint:
-        """Parse a checkpoint; raise :class:`InvalidInput` with one sentence if it is not one."""
+        """Parse a checkpoint (alone, or as an export's ``{"checkpoint": …}`` line): one of version 2,
+        signed, or an unsigned one of version 1. Raise :class:`InvalidInput` with one sentence if it
+        is neither. The signature is not checked here: only the log knows the signer's key."""
         try:
             d = json.loads(text)
-            if isinstance(d, dict) and isinstance(d.get("checkpoint"), dict):
+            if isinstance(d, dict) and list(d) == ["checkpoint"]:
                 d = d["checkpoint"]
             if not isinstance(d, dict):
                 raise ValueError
+            if "version" in d:
+                return cls._from_v2(d)
             seq, head, vault_id = d["seq"], bytes.fromhex(d["head"]), d["vault_id"]
             if type(seq) is not int or seq < 1 or len(head) != 32 or not isinstance(vault_id, str):
                 raise ValueError
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise InvalidInput(
                 "The checkpoint file is not a checkpoint (JSON with vault_id, seq and a 64-digit head)."
             ) from None
         return cls(vault_id, seq, head, str(d.get("at", "")))
 
+    @classmethod
+    def _from_v2(cls, d: dict[str, Any]) -> Checkpoint:
+        if d["version"] != CHECKPOINT_VERSION or type(d["version"]) is not int:
+            raise InvalidInput("The checkpoint is of a format version this vault does not read.")
+        keys = set(d)
+        if not (_V2_KEYS <= keys <= _V2_KEYS | {"export"}):
+            raise ValueError
+        seq, signer_id, signer = d["seq"], d["signer_id"], d["signer"]
+        texts = (d["vault_id"], d["anchor"], d["head"], d["at"], d["signature"], signer)
+        if not all(type(v) is str for v in texts) or type(seq) is not int or type(signer_id) is not int:
+            raise ValueError
+        if not (_HEX32.fullmatch(d["vault_id"]) and _HEX64.fullmatch(d["anchor"]) and _HEX64.fullmatch(d["head"])
+                and _HEX128.fullmatch(d["signature"]) and facts.TIME.valid(d["at"])
+                and facts.USERNAME.valid(signer) and 1 <= seq <= facts.MAX_INT and 1 <= signer_id <= facts.MAX_INT):
+            raise ValueError
+        export = d.get("export")
+        if export is not None:
+            if not (type(export) is dict and set(export) == _EXPORT_KEYS and export["format"] in ("csv", "jsonl")
+                    and _FILTER.valid(export["filter"]) and type(export["events"]) is int
+                    and 0 <= export["events"] <= facts.MAX_INT and type(export["digest"]) is str
+                    and _HEX64.fullmatch(export["digest"])):
+                raise ValueError
+        return cls(d["vault_id"], seq, bytes.fromhex(d["head"]), d["at"], anchor=bytes.fromhex(d["anchor"]),
+                   signer_id=signer_id, signer=signer, export=export, signature=bytes.fromhex(d["signature"]))
+
 
 def read_checkpoint(path: Path) -> Checkpoint:
-    """The checkpoint kept in ``path``: the output of ``audit checkpoint``, or a JSON Lines
-    export (its last line). One sentence if it cannot be read or is not a checkpoint."""
+    """The checkpoint kept in ``path``: the output of ``audit checkpoint``, or an export (the last
+    line of JSON Lines, the properties of a CSV file's last row). Only the file's end is read.
+    One sentence if it cannot be read or is not a checkpoint."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        with path.open("rb") as fh:
+            header = fh.read(len(CSV_HEADER))
+            size = fh.seek(0, 2)
+            fh.seek(max(0, size - CHECKPOINT_TAIL))
+            tail = fh.read().decode("utf-8", "replace")  # the last line is checked in full below
+    except OSError:
         raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return Checkpoint.from_json(lines[-1] if lines else "")
+    lines = [line for line in tail.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    if header == CSV_HEADER and lines:
+        try:
+            [row] = csv.reader([last])
+        except (csv.Error, ValueError):
+            row = []
+        if len(row) != len(EXPORT_COLUMNS) or row[0] != "checkpoint":
+            raise InvalidInput(f"The last row of {path} is not a checkpoint.")
+        last = row[7]
+    return Checkpoint.from_json(last)
 
 
 @dataclass(frozen=True)
@@ -426,6 +538,103 @@ class _SignatureChecker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class EventChecks:
+    """The checks of each event, in log order, that ``audit verify`` makes of the database and
+    ``audit verify-export`` (:mod:`vault.export_verify`) of a file: its hash over its pre-image, its
+    signer known, active and entitled and its properties of its action's shape (the users folded
+    from the log itself), and its signature by the signer's key at that point (checked in bulk: see
+    :meth:`finish`). The caller checks the order and the chain's links, which differ between the two.
+
+    Call :meth:`finish` (or :meth:`cancel`) at the end: it holds a thread pool.
+    """
+
+    def __init__(self, *, signatures: bool = True, workers: int = 2) -> None:
+        self.users = _Users()
+        self.checker = _SignatureChecker(workers) if signatures else None
+        self._named: dict[str, bytes] = {}
+
+    def event(self, prev: bytes, seq: int, at: Any, actor_id: Any, action: Any, record_id: Any, obj: Any,
+              props: Any, digest: Any, signature: Any) -> str:
+        """Check one event whose previous hash is ``prev`` and apply what it says of users; return
+        a problem sentence naming it, or ''. A bad signature is found later, by :meth:`finish`."""
+        # event_hash(), written out here: the same bytes as encode(), with each action's
+        # length-prefixed name made once (a call and an encode less per event).
+        try:
+            named = self._named.get(action)
+            if named is None:
+                named = self._named[action] = _U32(len(action.encode())) + action.encode()
+            a, p = at.encode(), props.encode()
+            if obj is None:
+                o = _NONE
+            else:
+                ob = obj.encode()
+                o = _U32(len(ob)) + ob
+            altered = crypto.sha256(b"".join((
+                ENCODING_TAG, prev, _U64(seq), _U32(len(a)), a, _U64(actor_id), named,
+                _NONE if record_id is None else _U64(record_id), o, _U32(len(p)), p,
+            ))) != digest
+        except (AttributeError, TypeError, ValueError, OverflowError, struct.error):
+            altered = True  # a column of the wrong type: no event was ever written so
+        if altered:
+            return f"event {seq} was altered (its hash does not match)."
+        # Who may state it and what it may hold (facts.py): the fast check of an action the signer
+        # may state, else the full one, which names what is wrong.
+        by_id = self.users.by_id
+        actor = by_id.get(actor_id)
+        # The key that signed it is the one the log records before it: a rotation of the signer's
+        # own keys is signed with the old key.
+        verifier = None if actor is None else actor.verifier
+        check = None if actor is None else actor.checks.get(action)
+        if check is None or check(props) is None:
+            problem = self.users.event(seq, actor_id, action, props)
+            if problem:
+                return problem
+            if verifier is None:  # vault.created: signed by the key it introduces
+                verifier = by_id[actor_id].verifier
+        if self.checker is not None and verifier is not None:
+            if type(signature) is not bytes:
+                return f"event {seq} has a signature that does not verify."
+            self.checker.add(seq, verifier, signature, digest)
+        return ""
+
+    def username(self, user_id: int) -> str | None:
+        """The user's name as the events so far record it (None for one they never introduced)."""
+        state = self.users.by_id.get(user_id)
+        return None if state is None else state.username
+
+    def roles(self, user_id: int) -> frozenset[str]:
+        state = self.users.by_id.get(user_id)
+        return frozenset() if state is None else state.roles
+
+    def checkpoint_problem(self, cp: Checkpoint, anchor: bytes | None) -> str:
+        """Why a signed checkpoint at this point of the log (after event ``cp.seq``) does not hold,
+        as the end of a sentence ("is not signed …"), or ''; ``anchor`` is event 1's hash.
+        Its head is the caller's to compare."""
+        if cp.signer_id is None or cp.signature is None:
+            return "is not signed"
+        if anchor is not None and cp.anchor != anchor:
+            return "names another first event (its anchor differs from the log's)"
+        signer = self.users.by_id.get(cp.signer_id)
+        if signer is None or signer.username != cp.signer:
+            return f"is signed in the name of {cp.signer!r}, whom the log does not record as user {cp.signer_id}"
+        if signer.disabled:
+            return f"is signed by {cp.signer!r}, whom the log records as disabled by then"
+        if signer.roles.isdisjoint(facts.AUDIT):
+            return f"is signed by {cp.signer!r}, whom the log does not record as an auditor or admin"
+        if not cp.signature_ok(signer.sign_public):
+            return f"has a signature that is not {cp.signer!r}'s (as the log records their key then)"
+        return ""
+
+    def finish(self) -> int | None:
+        """Wait for the signatures still being checked; the first event whose signature does not
+        verify, or None."""
+        return None if self.checker is None else self.checker.finish()
+
+    def cancel(self) -> None:
+        if self.checker is not None:
+            self.checker.cancel()
+
+
 def verify(engine: Engine, vault_id: str, checkpoints: Sequence[Checkpoint] = (), *,
            signatures: bool = True, workers: int = 2,
            progress: Callable[[int, int], None] | None = None,
@@ -434,77 +643,60 @@ def verify(engine: Engine, vault_id: str, checkpoints: Sequence[Checkpoint] = ()
     that the log still extends each checkpoint.
 
     Returns a :class:`VerifyResult` naming the first bad sequence number; raises
-    :class:`InvalidInput` for a checkpoint of another vault.
+    :class:`InvalidInput` for a checkpoint of another vault, and for a signed checkpoint that is
+    not signed by an auditor or admin with their key as the log records them at its event.
     """
     for cp in checkpoints:
         if cp.vault_id != vault_id:
             raise InvalidInput("The checkpoint belongs to another vault.")
-    by_seq = {cp.seq: cp for cp in checkpoints}
-    users = _Users()
-    by_id = users.by_id
-    checker = _SignatureChecker(workers) if signatures else None
+    by_seq: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints:
+        by_seq.setdefault(cp.seq, []).append(cp)
+    checks = EventChecks(signatures=signatures, workers=workers)
+    step = checks.event
     prev = genesis_prev(vault_id)
+    anchor: bytes | None = None
     expected = 1
     bad: tuple[int, str] | None = None
-    sha256, join = crypto.sha256, b"".join
-    actions: dict[str, bytes] = {}
+    refused: tuple[int, str] | None = None  # a kept checkpoint that does not verify: (its seq, why)
 
-    with db.read(engine) as conn:
-        total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one()) if progress else 0
-        with raw_cursor(conn, select(*_SELECT_COLUMNS).order_by(_t.c.seq)) as rows:
-            for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
-                if seq != expected:
-                    bad = (expected, f"event {expected} is missing or out of order.")
-                    break
-                if prev_hash != prev:
-                    bad = (seq, f"event {seq} does not follow event {seq - 1} (the chain is broken).")
-                    break
-                # event_hash(), written out here: the same bytes as encode(), with each action's
-                # length-prefixed name made once (a call and an encode less per event).
-                try:
-                    named = actions.get(action)
-                    if named is None:
-                        named = actions[action] = _U32(len(action.encode())) + action.encode()
-                    a, p = at.encode(), props.encode()
-                    if obj is None:
-                        o = _NONE
-                    else:
-                        ob = obj.encode()
-                        o = _U32(len(ob)) + ob
-                    altered = sha256(join((
-                        ENCODING_TAG, prev, _U64(seq), _U32(len(a)), a, _U64(actor_id), named,
-                        _NONE if record_id is None else _U64(record_id), o, _U32(len(p)), p,
-                    ))) != digest
-                except (AttributeError, TypeError, ValueError, OverflowError, struct.error):
-                    altered = True  # a column of the wrong type: no event was ever written so
-                if altered:
-                    bad = (seq, f"event {seq} was altered (its hash does not match).")
-                    break
-                # Who may state it and what it may hold (facts.py): the fast check of an action
-                # the signer may state, else the full one, which names what is wrong.
-                actor = by_id.get(actor_id)
-                check = None if actor is None else actor.checks.get(action)
-                if check is None or check(props) is None or actor is None:
-                    problem = users.event(seq, actor_id, action, props)
+    try:
+        with db.read(engine) as conn:
+            total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one()) if progress else 0
+            with raw_cursor(conn, select(*_SELECT_COLUMNS).order_by(_t.c.seq)) as rows:
+                for seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature in rows:
+                    if seq != expected:
+                        bad = (expected, f"event {expected} is missing or out of order.")
+                        break
+                    if prev_hash != prev:
+                        bad = (seq, f"event {seq} does not follow event {seq - 1} (the chain is broken).")
+                        break
+                    problem = step(prev, seq, at, actor_id, action, record_id, obj, props, digest, signature)
                     if problem:
                         bad = (seq, problem)
                         break
-                    actor = by_id[actor_id]
-                if checker is not None:
-                    checker.add(seq, actor.verifier, bytes(signature), bytes(digest))
-                if by_seq:
-                    kept = by_seq.get(seq)
-                    if kept is not None and kept.head != digest:
-                        bad = (seq, f"event {seq} differs from the checkpoint (the log was rewritten or rolled back).")
-                        break
-                prev = digest  # bytes: it equals the hash just computed
-                expected += 1
-                if progress is not None and seq % 10000 == 0:
-                    progress(seq, total)
-                if cancelled is not None and seq % 1000 == 0 and cancelled():
-                    if checker is not None:
-                        checker.cancel()
-                    raise InvalidInput("Verification was cancelled.")
+                    if by_seq:
+                        if anchor is None:
+                            anchor = digest
+                        for kept in by_seq.get(seq, ()):
+                            if kept.head != digest:
+                                bad = (seq, f"event {seq} differs from the checkpoint (the log was rewritten "
+                                            "or rolled back).")
+                                break
+                            why = checks.checkpoint_problem(kept, anchor) if kept.signer_id is not None else ""
+                            if why and refused is None:
+                                refused = (seq, why)
+                        if bad is not None:
+                            break
+                    prev = digest  # bytes: it equals the hash just computed
+                    expected += 1
+                    if progress is not None and seq % 10000 == 0:
+                        progress(seq, total)
+                    if cancelled is not None and seq % 1000 == 0 and cancelled():
+                        raise InvalidInput("Verification was cancelled.")
+    except BaseException:
+        checks.cancel()
+        raise
 
     last = expected - 1
     if bad is None:
@@ -512,14 +704,15 @@ def verify(engine: Engine, vault_id: str, checkpoints: Sequence[Checkpoint] = ()
         if missing:
             bad = (last + 1, f"the log ends at event {last} but a checkpoint holds event {min(missing)} "
                              "(it was truncated or rolled back).")
-    if checker is not None:
-        sig_bad = checker.finish()
-        if sig_bad is not None and (bad is None or sig_bad <= bad[0]):
-            bad = (sig_bad, f"event {sig_bad} has a signature that does not verify.")
+    sig_bad = checks.finish()
+    if sig_bad is not None and (bad is None or sig_bad <= bad[0]):
+        bad = (sig_bad, f"event {sig_bad} has a signature that does not verify.")
     if progress is not None:
         progress(last, total)
     if bad is not None:
         return VerifyResult(False, last, last, prev, bad[0], bad[1])
+    if refused is not None:
+        raise InvalidInput(f"The checkpoint given for event {refused[0]} {refused[1]}; it was refused.")
     return VerifyResult(True, last, last, prev)
 
 

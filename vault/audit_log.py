@@ -8,22 +8,18 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import IO, Any, Final
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
-from vault import db, facts
-from vault.audit import Checkpoint, raw_cursor, usernames
+from vault import crypto, db, facts
+from vault.audit import EXPORT_COLUMNS, USER_ACTIONS, Checkpoint, raw_cursor, usernames
 from vault.errors import InvalidInput
 from vault.models import AuditEvent, table
 
-EXPORT_COLUMNS: Final = (
-    "seq", "at", "actor", "actor_id", "action", "record_id", "object",
-    "properties", "prev_hash", "hash", "signature", "malformed",
-)
 MAX_ACTION_FILTER: Final = 1000  # far longer than any action: what is typed is kept, as typed
 
 _t = table(AuditEvent)
@@ -58,6 +54,19 @@ class ExportFilter:
         if self.action is not None:
             out.append(_t.c.action == self.action)
         return out
+
+    def matches(self, at: str, actor_id: int, record_id: int | None, action: str) -> bool:
+        """Whether an event with these columns is one the filter selects (the clauses, in Python)."""
+        return ((self.since is None or self.since <= at) and (self.until is None or at <= self.until)
+                and (self.actor_id is None or actor_id == self.actor_id)
+                and (self.record_id is None or record_id == self.record_id)
+                and (self.action is None or action == self.action))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ExportFilter:
+        """The filter an ``audit.exported`` event (or an export's checkpoint) states."""
+        return cls(since=d.get("since"), until=d.get("until"), actor_id=d.get("actor_id"),
+                   record_id=d.get("record_id"), action=d.get("action"))
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in (("since", self.since), ("until", self.until), ("actor_id", self.actor_id),
@@ -136,32 +145,46 @@ def parse_time(text: str, *, end: bool = False) -> str:
 
 
 def export(engine: Engine, out: IO[str], fmt: str, filt: ExportFilter, final: Checkpoint, *,
+           signer: crypto.Signer | None = None,
            progress: Callable[[int, int], None] | None = None,
-           cancelled: Callable[[], bool] | None = None) -> int:
-    """Write the (filtered) log up to ``final.seq`` as CSV or JSON Lines, then the checkpoint.
+           cancelled: Callable[[], bool] | None = None) -> tuple[int, Checkpoint]:
+    """Write the log up to ``final.seq`` as CSV or JSON Lines, then the checkpoint
+    (docs/audit-format.md §9, §10).
 
-    Returns the number of events written. Every column is exported, hashes and
-    signatures in hex, so that an export can be checked on its own. ``progress(done, total)``
-    is called every 20,000 events and at the end; ``cancelled()`` is asked as often, and a
-    true answer stops the export with :class:`InvalidInput`.
+    A filtered export holds the events that match, and also — whatever the filter — every user
+    event (so that each signer's key and roles can be known) and the head, the export's own
+    ``audit.exported``. ``final`` is the checkpoint of version 2 to end it with, unsigned: its
+    ``export`` member (format, filter, the number of events written and the digest of their hashes)
+    is filled in here, and it is signed with ``signer``. Returns the number of events written and
+    the checkpoint. Every column is exported, hashes and signatures in hex, so that an export can be
+    checked on its own. ``progress(done, total)`` is called every 20,000 events and at the end;
+    ``cancelled()`` is asked as often, and a true answer stops the export with :class:`InvalidInput`.
     """
     if fmt not in ("csv", "jsonl"):
         raise InvalidInput("The export format must be csv or jsonl.")
-    where = and_(_t.c.seq <= final.seq, *filt.clauses())
+    clauses = filt.clauses()
+    where = _t.c.seq <= final.seq
+    if clauses:
+        where = and_(where, or_(and_(*clauses), _t.c.action.in_(USER_ACTIONS), _t.c.seq == final.seq))
+    digest = crypto.sha256_hasher()
     with db.read(engine) as conn:
         names = usernames(conn)
         total = int(conn.execute(select(func.count()).select_from(_t).where(where)).scalar_one()) if progress else 0
         with raw_cursor(conn, select(*_SELECT_COLUMNS).where(where).order_by(_t.c.seq)) as rows:
             if fmt == "csv":
                 out.write(",".join(EXPORT_COLUMNS) + "\n")
-            blocks = _csv_blocks(rows, names) if fmt == "csv" else _jsonl_blocks(rows, names)
+            blocks = (_csv_blocks if fmt == "csv" else _jsonl_blocks)(rows, names, digest.update)
             count = _stream(out, blocks, (lambda done: progress(done, total)) if progress else None, cancelled)
+    final = replace(final, export={"format": fmt, "filter": filt.as_dict(), "events": count,
+                                   "digest": digest.hexdigest()})
+    if signer is not None:
+        final = final.sign(signer)
     if fmt == "csv":
         csv.writer(out, lineterminator="\n").writerow(
             ["checkpoint", final.at, "", "", "", "", "", final.to_json(), "", final.head.hex(), "", ""])
     else:
         out.write('{"checkpoint":' + final.to_json() + "}\n")
-    return count
+    return count, final
 
 
 BLOCK: Final = 20_000  # events written at a time; progress and cancellation are checked after each
@@ -199,7 +222,8 @@ def _stream(out: IO[str], blocks: Iterable[tuple[int, str]], progress: Callable[
 _WRONG: Final = (KeyError, TypeError, ValueError, AttributeError)
 
 
-def _csv_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple[int, str]]:
+def _csv_blocks(rows: Iterator[Any], names: Mapping[int, str],
+                hashed: Callable[[bytes], None]) -> Iterator[tuple[int, str]]:
     """RFC 4180 CSV, formatted directly: the same text ``csv.writer`` would
     produce (minimal quoting), at a fraction of its cost per row."""
     actors = {uid: _csv(name) for uid, name in names.items()}
@@ -209,6 +233,7 @@ def _csv_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple
         add = lines.append
         for row in islice(rows, BLOCK):
             seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature = row
+            hashed(digest if type(digest) is bytes else _hex(digest).encode())
             try:
                 if (type(actor_id) is int and (record_id is None or type(record_id) is int)
                         and fast[action](props) is not None and _plain(at + (obj or ""))):
@@ -231,7 +256,8 @@ def _csv_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple
             return
 
 
-def _jsonl_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tuple[int, str]]:
+def _jsonl_blocks(rows: Iterator[Any], names: Mapping[int, str],
+                  hashed: Callable[[bytes], None]) -> Iterator[tuple[int, str]]:
     actors = {uid: _js(name) for uid, name in names.items()}
     fast = facts.FAST
     while True:
@@ -239,6 +265,7 @@ def _jsonl_blocks(rows: Iterator[Any], names: Mapping[int, str]) -> Iterator[tup
         add = lines.append
         for row in islice(rows, BLOCK):
             seq, at, actor_id, action, record_id, obj, props, prev_hash, digest, signature = row
+            hashed(digest if type(digest) is bytes else _hex(digest).encode())
             try:
                 if (type(actor_id) is int and (record_id is None or type(record_id) is int)
                         and fast[action](props) is not None and _plain(at + (obj or ""))):

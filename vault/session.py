@@ -578,8 +578,21 @@ class Session:
     # --- audit -------------------------------------------------------------------
 
     def audit_checkpoint(self) -> audit.Checkpoint:
+        """The log's length and head now, signed by this auditor or admin (docs/audit-format.md §8)."""
         self.require("audit.checkpoint")
-        return audit.checkpoint(self.engine, self.vault_id, self.vault.clock)
+        with self.read() as conn:
+            seq, digest = audit.head(conn, self.vault_id)
+        return self._checkpoint(seq, digest).sign(self._signing())
+
+    def _checkpoint(self, seq: int, digest: bytes) -> audit.Checkpoint:
+        """A checkpoint of version 2 at event ``seq``, made by this user, not yet signed."""
+        return audit.Checkpoint(self.vault_id, seq, digest, audit.now_iso(self.vault.clock),
+                                anchor=self.secrets.anchor, signer_id=self.user_id, signer=self.username)
+
+    def _signing(self) -> crypto.Signer:
+        if self._signer is None:
+            raise VaultError("The vault is locked.")
+        return self._signer
 
     def audit_verify(self, checkpoints: Sequence[audit.Checkpoint] = (), *, signatures: bool = True,
                      workers: int = 2, progress: Callable[[int, int], None] | None = None,
@@ -625,7 +638,7 @@ class Session:
                      progress: Callable[[int, int], None] | None = None,
                      cancelled: Callable[[], bool] | None = None) -> tuple[int, audit.Checkpoint]:
         """Export the log (filtered) to ``out``; the export itself is logged first,
-        so the checkpoint that ends the export covers it."""
+        so the checkpoint that ends the export covers it. The checkpoint is signed by this user."""
         self.require("audit.export")
         if fmt not in ("csv", "jsonl"):
             raise InvalidInput("The export format must be csv or jsonl.")
@@ -633,6 +646,5 @@ class Session:
         with self.write() as conn:
             [(seq, digest)] = self.append(conn, [audit.Event("audit.exported", properties={
                 "format": fmt, "filter": filt.as_dict()})])
-        final = audit.Checkpoint(self.vault_id, seq, digest, audit.now_iso(self.vault.clock))
-        count = audit_log.export(self.engine, out, fmt, filt, final, progress=progress, cancelled=cancelled)
-        return count, final
+        return audit_log.export(self.engine, out, fmt, filt, self._checkpoint(seq, digest), signer=self._signing(),
+                                progress=progress, cancelled=cancelled)
