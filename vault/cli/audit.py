@@ -44,6 +44,44 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
 
 
+def cmd_audit_verify_export(args: argparse.Namespace) -> int:
+    from vault import export_verify
+
+    path = Path(args.file)
+    progress = None
+    if sys.stderr.isatty():
+        try:
+            if path.stat().st_size >= PROGRESS_FROM:
+                progress = _progress("Checked", unit="MB", per_unit=1_000_000)
+        except OSError:
+            pass  # verify_file names a file it cannot read
+    result = export_verify.verify_file(path, [Path(p) for p in args.checkpoint or ()], args.anchor,
+                                       progress=progress)
+    out(result.sentence())
+    return 0 if result.ok else EXIT_ERROR
+
+
+PROGRESS_FROM = 20_000_000  # bytes: a smaller export is checked in a moment
+VERIFY_EXPORT_HELP = "check an export file on its own: no vault, no login, no password; exit 0 only if it all holds"
+VERIFY_EXPORT_DESCRIPTION = """\
+Check an export of the audit log (CSV or JSON Lines, as `audit export` writes it) without the vault:
+no vault directory, no user and no password are needed, so an outside auditor can run it on a copy.
+
+It checks, in one pass over the file: every event's hash and the chain between consecutive events;
+that each event is signed by the user it names, with the key the log itself records for them, and
+that they were active and entitled to that kind of event; each actor's name; and the checkpoint on
+the export's last line, signed by the auditor or admin who made the export, which vouches for how
+many events the file holds and which (nothing cut off, added or swapped).
+
+What an export cannot show on its own is that it is the real vault's log and not a rebuilt one:
+give --anchor with the first event's hash you kept, and --checkpoint with checkpoints you kept
+earlier, to show it is the same log and has not been cut back since. A filtered export (made with
+--since, --actor, ...) verifies as far as a filtered file allows: the links across the events left
+out rest on the signed checkpoint alone.
+
+Prints one sentence; a failure names the first bad event where it concerns one."""
+
+
 def add_commands(sub: argparse._SubParsersAction[Parser], common: Parser, command: Command) -> None:
     """The ``audit`` command and its sub-commands."""
     aud = sub.add_parser("audit", help="export, verify and checkpoint the audit log (auditors, admins)",
@@ -64,4 +102,15 @@ def add_commands(sub: argparse._SubParsersAction[Parser], common: Parser, comman
                 cmd_audit_verify)
     p.add_argument("--checkpoint", action="append", metavar="FILE",
                    help="a checkpoint kept earlier (repeatable); the log must still extend it")
-    command(asub, "checkpoint", "print the log's length and head hash as JSON, to keep", cmd_audit_checkpoint)
+    command(asub, "checkpoint", "print the log's length and head hash as JSON, signed by you, to keep",
+            cmd_audit_checkpoint)
+    # No vault options: an export is checked without the vault, a login or a password.
+    p = asub.add_parser("verify-export", help=VERIFY_EXPORT_HELP, description=VERIFY_EXPORT_DESCRIPTION,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=cmd_audit_verify_export)
+    p.add_argument("file", metavar="FILE", help="the export to check (.jsonl or .csv)")
+    p.add_argument("--checkpoint", action="append", metavar="FILE",
+                   help="a checkpoint you kept earlier (the output of audit checkpoint, or an earlier export); "
+                        "repeatable: the export must extend each one")
+    p.add_argument("--anchor", metavar="HASH",
+                   help="the first event's hash (64 hex digits) you kept from the day the vault was set up")
