@@ -323,6 +323,7 @@ METADATA = {
     "--limit": "a number", "--offset": "a number", "--years": "a number", "--child-until": "a number",
     "--since": "a time", "--until": "a time", "--retain-until": "a date kept in the clear for retention",
     "--from-json": "a file name", "--out": "a file name", "--checkpoint": "a file name", "--rules": "a file name",
+    "--anchor": "the first event's hash, public",
 }
 POSITIONALS = {"name", "ref", "refs", "case", "out", "backup", "file"}
 

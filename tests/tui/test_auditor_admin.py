@@ -145,13 +145,15 @@ async def test_export_verify_and_checkpoints_from_the_auditor_screen(office: Bui
         await _filter(pilot, actor="sam")
         await _start_export(pilot, tmp_path / "sam.csv", "csv")
         await settle(pilot)
-        assert f"Exported {by_sam} events" in _text(app, "#verdict")
+        # Also in the file, whatever the filter: every user event and the export's own audit.exported.
         lines = (tmp_path / "sam.csv").read_text().splitlines()
-        assert len(lines) == 1 + by_sam + 1 and lines[-1].startswith("checkpoint,")
-        assert all(line.split(",")[2] == "sam" for line in lines[1:-1])
+        extra = [line for line in lines[1:-1] if line.split(",")[4] in audit.USER_ACTIONS | {"audit.exported"}]
+        assert f"Exported {by_sam + len(extra)} events" in _text(app, "#verdict")
+        assert len(lines) == 1 + by_sam + len(extra) + 1 and lines[-1].startswith("checkpoint,")
+        assert all(line.split(",")[2] == "sam" for line in lines[1:-1] if line not in extra)
         assert CANARY not in (tmp_path / "sam.csv").read_text()
         bar = app.screen.query_one("#task-progress", ProgressBar)
-        assert bar.total == by_sam and bar.progress == by_sam
+        assert bar.total == by_sam + len(extra) and bar.progress == by_sam + len(extra)
         # An existing file is never overwritten.
         await _start_export(pilot, tmp_path / "sam.csv", "csv")
         assert isinstance(app.screen, ExportScreen) and "already exists" in _text(app, "#export-status")
