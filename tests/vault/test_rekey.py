@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import ADMIN, ADMIN_PW, CHEAP, Built
 from tests.security._util import assert_one_sentence
@@ -108,6 +109,18 @@ def test_an_interruption_after_the_database_changed_is_finished_at_the_next_unlo
         assert admin.audit_verify().ok
 
 
+def _pad(built: Built, username: str, *, rows: int, size: int) -> None:
+    """``rows`` records rows of ``size`` random bytes each (ids 1..rows), written by SQLite itself
+    (a recursive CTE) in one transaction: bulk for the database file, read by nothing."""
+    with built.unlock(username) as session, session.write() as conn:
+        conn.execute(text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows) "
+            "INSERT INTO records (id, reference, author_id, status, category, urgency, protected, created_at, "
+            "updated_at, submitted_at, referred_at, key_version, content) SELECT i, printf('IV-2020-%06d', i), "
+            ":me, 'submitted', 'other', 'not_urgent', 0, :at, :at, :at, NULL, 1, randomblob(:size) FROM n"),
+            {"rows": rows, "size": size, "me": session.user_id, "at": "2020-01-01T00:00:00Z"})
+
+
 _CHILD = """
 import sys
 import time
@@ -123,18 +136,20 @@ KILLS = 12
 
 @pytest.mark.slow
 def test_a_rekey_killed_at_random_moments_always_leaves_a_vault_that_opens(built: Built) -> None:
-    """On a vault of 60,000 records (metadata only), so that re-keying takes long enough for kills
-    to land inside PRAGMA rekey: a rollback journal left behind by the kill proves they did.
+    """On a vault padded to about 56 MB, so that re-keying takes long enough for kills to land
+    inside PRAGMA rekey: a rollback journal left behind by the kill proves they did. PRAGMA rekey
+    rewrites every page whatever it holds, so the padding is 12,000 records rows of 4 KB of random
+    bytes written by SQLite itself, with no signed events: 60,000 signed records made a database
+    of the same size, but every audit_verify after a kill then re-checked 60,000 signatures that
+    say nothing about the rekey (the rekey's own begin and done events are still checked).
 
     How long a rekey takes is measured in this run (one whole rekey first, from the moment the
     child is ready), and kept up to date by every rekey that finishes before its kill (or is
     still running after that long); the kills land within twice it, so that about half land
     inside the rekey and half after it. Short of a kill inside PRAGMA rekey and one after it,
     the campaign goes on, bounded in kills and time."""
-    from tests.tui.test_list_scale import _bulk
-
     built.add("sam", "staff")
-    _bulk(built, "sam", 60_000)
+    _pad(built, "sam", rows=12_000, size=4096)
     with built.unlock("sam") as sam:
         ref = sam.create_record({"own_words": f"{CANARY} words", "observations": "seen"})
 
