@@ -220,7 +220,7 @@ def tampered(insider: Session, honest: str) -> dict[str, tuple[str, int | None, 
                                 None, "cut after half the events, the checkpoint rewritten to match and unsigned")
     out["cut-tail-old-signature"] = (_text(kept, {"checkpoint": body}), None,
                                      "cut after half the events, the checkpoint rewritten, its old signature kept")
-    resigned = _signed_checkpoint({**body, "signer_id": insider_id}, insider_sign)
+    resigned = _signed_checkpoint({**body, "signer_id": insider_id, "signer": insider_name}, insider_sign)
     out["cut-tail-staff-signed"] = (_text(kept, {"checkpoint": resigned}), None,
                                     "cut after half the events, the checkpoint rewritten and signed by a member "
                                     "of staff (no auditor)")
