@@ -587,3 +587,34 @@ def test_junk_never_raises(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     r = ve.verify(str(path), [], None)
     assert not r.ok and r.reason.endswith(".") and "\n" not in r.reason
+
+
+# ------------------------------------------------------------------------------------------------
+# §13 test vectors, when present: the pre-images, and every verdict
+# ------------------------------------------------------------------------------------------------
+
+VECTORS = ROOT / "tests" / "vectors" / "audit"
+needs_vectors = pytest.mark.skipif(not (VECTORS / "verdicts.json").exists(), reason="no test vectors")
+
+
+@needs_vectors
+def test_vector_pre_images() -> None:
+    events = {e["seq"]: e for e in json.loads((VECTORS / "events.json").read_text())}
+    lines = [json.loads(line) for line in (VECTORS / "export.jsonl").read_text().splitlines()[:-1]]
+    for line in lines:
+        text = ve.canonical_json(line["properties"])
+        image = ve.pre_image(bytes.fromhex(line["prev_hash"]), line["seq"], line["at"], line["actor_id"],
+                             line["action"], line["record_id"], line["object"], text)
+        expected = events[line["seq"]]
+        assert text == expected["properties"]
+        assert image.hex() == expected["pre_image"]
+        assert hashlib.sha256(image).hexdigest() == expected["hash"] == line["hash"]
+
+
+@needs_vectors
+def test_vector_verdicts() -> None:
+    verdicts = json.loads((VECTORS / "verdicts.json").read_text())
+    for name, v in verdicts.items():
+        kept = [str(VECTORS / c) for c in v.get("checkpoints", [])]
+        result = ve.verify(str(VECTORS / v["file"]), kept, v.get("anchor"))
+        assert (result.ok, result.first_bad_seq) == (v["ok"], v["first_bad_seq"]), (name, result.reason)
