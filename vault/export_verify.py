@@ -131,6 +131,8 @@ class _Lines:
         for raw in self._fh:
             self.number += 1
             self.read += len(raw)
+            if not raw.endswith(b"\n"):  # format §9: every line ends with a line feed
+                raise _Bad(f"line {self.number:,} of the file does not end with a line feed (it was cut short).")
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -143,6 +145,8 @@ _Item = _Event | _Malformed | Checkpoint
 def _jsonl(lines: _Lines) -> Iterator[_Item]:
     for text in lines:
         n = lines.number
+        if not text.isascii() or text.endswith("\r\n"):  # format §9: ASCII, each line ending with one LF
+            raise _not_an_event(n)
         try:
             d = json.loads(text)
         except (ValueError, RecursionError):
@@ -171,12 +175,21 @@ def _csv(lines: _Lines) -> Iterator[_Item]:
     header = next(physical, "")
     if header.rstrip("\r\n") != CSV_HEADER.decode("ascii").rstrip("\n"):
         raise _Bad("the file is not an export of the audit log (its first line is not the export's header).")
-    reader = csv.reader(physical, strict=True)
+    last = [""]
+
+    def remembered() -> Iterator[str]:
+        for line in physical:
+            last[0] = line
+            yield line
+
+    reader = csv.reader(remembered(), strict=True)
     start = lines.number + 1
     try:
         for row in reader:
             n, start = start, lines.number + 1
-            if len(row) != len(EXPORT_COLUMNS):
+            # A row's last column (malformed) is never quoted: a CR before its LF is a CR LF ending,
+            # which the format does not allow (§9).
+            if len(row) != len(EXPORT_COLUMNS) or last[0].endswith("\r\n"):
                 raise _not_an_event(n)
             seq, at, actor, actor_id, action, record_id, obj, props, prev_hash, digest, signature, bad = row
             if seq == "checkpoint":
@@ -264,6 +277,10 @@ def verify_file(path: Path | str, checkpoints: Sequence[Path | str | Checkpoint]
             hint: Checkpoint | None = audit.read_checkpoint(path)
         except InvalidInput:
             hint = None
+        if hint is None or hint.version != audit.CHECKPOINT_VERSION or hint.export is None:
+            # Format §11: before any event, the last line must be an export's signed checkpoint.
+            return Result(False, 0, reason="the export has no signed checkpoint at its end (it was cut short, or "
+                                           "is not a whole export).")
         run = _Run(fmt, kept, anchor, hint, workers)
         lines = _Lines(fh)
         return run.verify(_csv(lines) if fmt == "csv" else _jsonl(lines), lines, size, progress)
@@ -419,7 +436,8 @@ class _Run:
                        "was signed for, or other ones: events were removed, added or replaced.")
         # 11. A filtered file holds only what its filter (and the user events) admit.
         if done.unmatched is not None:
-            raise _Bad(f"event {done.unmatched:,} does not match the export's filter: it was added to the file.")
+            raise _Bad(f"event {done.unmatched:,} does not match the export's filter: it was added to the file.",
+                       done.unmatched)
         # 12. What the auditor kept.
         for kept in self.kept:
             if kept.vault_id != done.vault_id:
