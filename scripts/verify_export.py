@@ -612,9 +612,13 @@ def read_last_line(handle: BinaryIO) -> bytes | None:
     return b"".join(reversed(chunks))
 
 
-def _decode(line: bytes) -> str:
-    """Bytes to text; every byte maps to one character, so non-ASCII is caught later (§9)."""
-    return line.decode("latin-1")
+def _decode(line: bytes, encoding: str = "latin-1") -> str:
+    """Bytes to text. JSON Lines: every byte maps to one character, so non-ASCII is caught later
+    (§9: the file is ASCII). CSV: UTF-8, strictly (§9)."""
+    try:
+        return line.decode(encoding)
+    except UnicodeDecodeError:
+        raise Failure("a line of the file is not UTF-8 text") from None
 
 
 class LineReader:
@@ -623,6 +627,7 @@ class LineReader:
     def __init__(self, handle: BinaryIO) -> None:
         self.handle = handle
         self.number = 0
+        self.encoding = "latin-1"
 
     def next(self) -> str | None:
         """The next line with its LF, or None at the end of the file."""
@@ -634,7 +639,7 @@ class LineReader:
             raise Failure(f"line {self.number} is longer than {MAX_LINE} bytes, which no export line is")
         if not raw.endswith(b"\n"):
             raise Failure(f"line {self.number} does not end with a line feed: the file is cut short or not an export")
-        return _decode(raw)
+        return _decode(raw, self.encoding)
 
 
 def parse_csv_record(first: str, more: Callable[[], str | None]) -> list[str]:
@@ -819,8 +824,6 @@ def parse_csv_row(fields: list[str], row_no: int) -> EventLine | dict[str, Any]:
     if not isinstance(seq, int):
         raise Failure(f"row {row_no} is neither an event with a valid seq nor the checkpoint")
     ev = EventLine(seq=seq)
-    if not all(f.isascii() for f in fields):
-        ev.problem = "its row holds non-ASCII bytes (§9: the files are ASCII)"
     if row["malformed"] not in ("", "true"):
         ev.problem = ev.problem or 'its malformed column is neither empty nor "true"'
     ev.malformed = row["malformed"] == "true"
@@ -1008,8 +1011,12 @@ class Verifier:
         last = read_last_line(handle)
         if last is not None:
             self._read_hint(last)
+        if self.hint_cp is None:  # §11: before any event, the last line must be an export's checkpoint
+            raise Failure("the file's last line is not an export's checkpoint (version 2): the file was cut short "
+                          "or is not a whole export")
         handle.seek(position)
         if self.layout == "csv":
+            reader.encoding = "utf-8"  # §9: a CSV file is UTF-8 (it has no escapes)
             lines = self._csv_items(reader)
         else:
             lines = self._jsonl_items(first, reader)
@@ -1084,6 +1091,8 @@ class Verifier:
         n = self.count + 1
         seq = ev.seq
         self.count = n
+        if ev.problem is not None and not ev.malformed:  # §11: a line not of the §9 form is about the file
+            raise Failure(f"the line holding event {seq} is not a valid event line: {ev.problem}")
         # 1. Order.
         if not self.filtered:
             if seq != n:
@@ -1091,8 +1100,8 @@ class Verifier:
         elif self.prev is not None and seq <= self.prev.seq:
             raise Failure(f"event {seq} comes after event {self.prev.seq}: the events are not in ascending seq", seq)
         self._evaluate_checkpoints(seq)
-        if ev.problem is not None:
-            raise Failure(f"event {seq} is not a valid event line: {ev.problem}", seq)
+        if ev.problem is not None:  # marked malformed, and its columns cannot even be hashed: step 4
+            raise Failure(f"event {seq} is marked malformed: {ev.problem}", seq)
         # 2. Link.
         if seq == 1:
             vault_id = ev.properties.get("vault_id") if isinstance(ev.properties, dict) else None
@@ -1235,6 +1244,8 @@ class Verifier:
         if props.get("format") != export["format"] or canonical_json(props.get("filter")) != canonical_json(
                 export["filter"]):
             raise Failure("the audit.exported event's format or filter differs from the checkpoint's")
+        if export["format"] != self.layout:
+            raise Failure(f"the file is {self.layout} but its checkpoint was signed for a {export['format']} export")
         if export["events"] != self.count:
             raise Failure(f"the checkpoint counts {export['events']} events but the file holds {self.count}")
         if export["digest"] != self.digest.hexdigest():
