@@ -247,6 +247,27 @@ def csv_flip(honest_csv: str) -> tuple[str, int]:
     return buf.getvalue(), int(rows[i][0])
 
 
+def _line(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=True, separators=(",", ":")) + "\n"
+
+
+def insert_by_hand(office: Office, action: str, properties: str) -> int:
+    """Put an event into the database as an insider with the database key would: chained and
+    signed with their own key, its properties text as given. Returns its seq."""
+    from sqlalchemy import insert
+
+    from vault.models import AuditEvent, table
+
+    with office.unlock("sofia") as insider, insider.write() as conn:
+        seq, prev = audit.head(conn, insider.vault_id)
+        at = audit.now_iso(office.clock)
+        digest = audit.event_hash(prev, seq + 1, at, insider.user_id, action, None, None, properties)
+        conn.execute(insert(table(AuditEvent)).values(
+            seq=seq + 1, at=at, actor_id=insider.user_id, action=action, record_id=None, object=None,
+            properties=properties, prev_hash=prev, hash=digest, signature=insider.sign(digest)))
+    return seq + 1
+
+
 def event_vectors(honest: str) -> list[dict[str, Any]]:
     """Each event's pre-image (hex), hash and signature, and the key that verifies it."""
     events, _trailer = _lines(honest)
@@ -305,10 +326,44 @@ def write_vectors(target: Path, scratch: Path) -> None:
     for name, (text, bad, what) in variants.items():
         files[f"tampered/{name}.jsonl"] = text
         verdicts[name] = {"file": f"tampered/{name}.jsonl", "ok": False, "first_bad_seq": bad, "what": what}
+    early_seq = early_checkpoint["seq"]
+    files["kept-early-altered.json"] = audit.canonical_json({**early_checkpoint, "head": "00" * 32}) + "\n"
+    verdicts["kept-checkpoint-differs"] = {"file": "export.jsonl", "ok": False, "first_bad_seq": early_seq,
+                                           "checkpoints": ["kept-early-altered.json"],
+                                           "what": "a kept checkpoint whose head differs from the event's hash"}
+    lines = honest.splitlines(keepends=True)
+    files["tampered/crlf.jsonl"] = "".join(line.replace("\n", "\r\n") for line in lines)
+    files["tampered/no-final-newline.jsonl"] = honest.rstrip("\n")
+    third = json.loads(lines[2])
+    files["tampered/uppercase-hex.jsonl"] = "".join([*lines[:2], _line({**third, "hash": third["hash"].upper()}),
+                                                     *lines[3:]])
+    named = next(i for i, line in enumerate(lines) if "\\u00e9" in line)  # the contact's awkward name
+    files["tampered/raw-utf8.jsonl"] = "".join([*lines[:named], lines[named].replace("\\u00e9", "é", 1),
+                                               *lines[named + 1:]])
+    for name, what in (("crlf", "every line ending in CR LF"), ("no-final-newline", "the last line's LF cut"),
+                       ("uppercase-hex", "an event's hash in uppercase hex"),
+                       ("raw-utf8", "a contact's name holding a raw UTF-8 é where the export escapes it")):
+        verdicts[name] = {"file": f"tampered/{name}.jsonl", "ok": False, "first_bad_seq": None, "what": what}
+    # Last, as they change the log: an event with an object no vault command writes (non-ASCII, a
+    # comma and a quote: CSV carries it as UTF-8), which verifies; then a row put into the database
+    # by hand, chained and signed but with properties not in canonical form, which the export marks.
+    with office.unlock("sofia") as insider, insider.write() as conn:
+        insider.append(conn, [audit.Event("record.viewed", record_id=1, object='Zoë\'s file, "copy"',
+                                          properties={"reference": "IV-2026-0001"})])
+    files["unusual-object.jsonl"], files["unusual-object.csv"] = export(office, "jsonl"), export(office, "csv")
+    for fmt in ("jsonl", "csv"):
+        verdicts[f"unusual-object-{fmt}"] = {"file": f"unusual-object.{fmt}", "ok": True, "first_bad_seq": None,
+                                            "what": "an event whose object holds non-ASCII text, a comma and a quote"}
+    bad_seq = insert_by_hand(office, "record.viewed", '{"reference": "IV-2026-0001"}')
+    files["malformed.jsonl"], files["malformed.csv"] = export(office, "jsonl"), export(office, "csv")
+    for fmt in ("jsonl", "csv"):
+        verdicts[f"malformed-{fmt}"] = {"file": f"malformed.{fmt}", "ok": False, "first_bad_seq": bad_seq,
+                                       "what": "an event put in by hand with properties not in canonical form, "
+                                               "which the export marks malformed"}
     for name, text in files.items():
         path = target / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="ascii", newline="")
+        path.write_text(text, encoding="utf-8", newline="")  # ASCII but for the UTF-8 vectors
     (target / "events.json").write_text(json.dumps(event_vectors(honest), indent=1) + "\n", encoding="ascii")
     (target / "verdicts.json").write_text(json.dumps(verdicts, indent=1, sort_keys=True) + "\n", encoding="ascii")
 
