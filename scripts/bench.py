@@ -62,6 +62,13 @@ The figures and their baselines:
     written as stored. Baseline (``sqlcipher_read_write``): a raw
     ``sqlcipher3`` cursor reading the same ten columns in ``seq`` order and
     writing each row as one tab-separated line (bytes as hex) to a file.
+``audit_verify_export_1m``
+    ``vault.export_verify.verify_file`` of a JSON Lines export of the whole log (``audit export``,
+    its checkpoint signed): what ``audit verify-export`` does with no vault — parse each line, the
+    chain, hashes, shapes, entitlement, actor names and every Ed25519 signature on two threads,
+    the signed checkpoint, count and digest. Baseline (``audit_verify_hash``): the vault's own
+    hash-only verify of the same events from the database, measured in the same runs; the
+    signed database verify's median is kept beside it as ``signed_db_median_s``.
 ``record_create``
     ``session.create_record(RECORD, share_with=[("sam", "legal_duty")])`` (a made-up
     record of about 1 KiB of JSON) by a writer: validate, encrypt and sign the
@@ -197,7 +204,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import event, insert
 
-from vault import audit, audit_log, check, crypto, db, envelopes, guidance, record_schema, records
+from vault import audit, audit_log, check, crypto, db, envelopes, export_verify, guidance, record_schema, records
 from vault.models import Grant, Record, RecordCounter
 from vault.session import Session, Vault
 
@@ -618,6 +625,40 @@ def bench_export(session: Session, raw: Any, workdir: Path, scale: Scale, events
     return figure(median, "sqlcipher_read_write", baseline, per_s=events / median,
                   target=f"<= {EXPORT_TARGET_RATIO}x baseline", met=median / baseline <= EXPORT_TARGET_RATIO,
                   csv_median_s=statistics.median(csv_), csv_ratio=statistics.median(csv_) / baseline)
+
+
+def bench_verify_export(session: Session, workdir: Path, scale: Scale, events: int, signed_db_s: float,
+                        progress: Progress) -> Figure:
+    """Verify an export file as an outside auditor would, beside hash-only verify of the same log.
+
+    The export itself is an event (``audit.exported``), so it is made last, after every other
+    figure that reads this log, and the log then holds ``events + 1`` events."""
+    path = workdir / "verify-export.jsonl"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        written, _final = session.audit_export(out, "jsonl")
+    expect("export for verify-export", written, events + 1)
+
+    def api() -> None:
+        result = export_verify.verify_file(path)
+        if not result.ok:
+            raise RuntimeError(result.sentence())
+        expect("verify-export", result.events, events + 1)
+
+    def base() -> None:
+        result = audit.verify(session.engine, session.vault_id, signatures=False)
+        expect("verify (hash only)", result.events, events + 1)
+
+    times, bases = [], []
+    for run in range(1, scale.runs + 1):
+        times.append(timed(api))
+        bases.append(timed(base))
+        progress(f"audit_verify_export run {run}/{scale.runs}: {times[-1]:.2f} s (hash-only verify "
+                 f"{bases[-1]:.2f} s)")
+    size_mb = path.stat().st_size / 1e6
+    path.unlink()
+    median, baseline = statistics.median(times), statistics.median(bases)
+    return figure(median, "audit_verify_hash", baseline, per_s=(events + 1) / median, signed_db_median_s=signed_db_s,
+                  file_mb=size_mb)
 
 
 # --- records: create, view, list ----------------------------------------------------------------
@@ -1327,7 +1368,8 @@ def meta(scale: Scale, events: int) -> dict[str, Any]:
         "records": scale.records,
         "runs": {"kdf": scale.kdf_reps, "unlock": scale.unlock_reps, "audit_append": scale.appends,
                  "audit_verify_signed": scale.runs, "audit_verify_hash": scale.read_runs,
-                 "audit_export_1m": scale.read_runs, "record_create": scale.creates, "record_view": scale.views,
+                 "audit_export_1m": scale.read_runs, "audit_verify_export_1m": scale.runs,
+                 "record_create": scale.creates, "record_view": scale.views,
                  "list_page_100k": scale.list_runs, "search_10k_cold": scale.search_runs,
                  "search_10k_warm": scale.search_runs, "case_open_20": scale.case_runs,
                  "chronology_500": scale.case_runs, "audit_page_1m": scale.list_runs,
@@ -1356,6 +1398,8 @@ def run(scale: Scale, events: int, *, with_growth: bool = False) -> dict[str, An
                 audit_page = bench_audit_page(session, raw, scale, events, progress)
                 export = bench_export(session, raw, workdir, scale, events, progress)
                 verify_signed = bench_verify_signed(session, raw, scale, events, progress)
+                verify_export = bench_verify_export(session, workdir, scale, events, verify_signed["median_s"],
+                                                    progress)
         finally:
             session.lock()
         measured = {"list_page_100k": record_figures["list_page_100k"], **search_figures,
@@ -1369,6 +1413,7 @@ def run(scale: Scale, events: int, *, with_growth: bool = False) -> dict[str, An
         "audit_verify_signed": verify_signed,
         "audit_verify_hash": verify_hash,
         "audit_export_1m": export,
+        "audit_verify_export_1m": verify_export,
         **record_figures,
         **search_figures,
         **case_figures,
@@ -1407,7 +1452,10 @@ def table(result: dict[str, Any]) -> str:
     m = result["meta"]
     extras = [f"unlock overhead {seconds(result['unlock']['overhead_s'])}, cold unlock "
               f"{seconds(result['unlock']['cold_s'])}",
-              f"export csv {seconds(result['audit_export_1m']['csv_median_s'])}"]
+              f"export csv {seconds(result['audit_export_1m']['csv_median_s'])}",
+              f"verify-export {seconds(result['audit_verify_export_1m']['median_s'])} of a "
+              f"{result['audit_verify_export_1m']['file_mb']:,.0f} MB file, beside signed verify from the database "
+              f"{seconds(result['audit_verify_export_1m']['signed_db_median_s'])}"]
     create, view, page = result["record_create"], result["record_view"], result["list_page_100k"]
     extras += [f"record_create alone (sealed to {create['alone_readers']}) {seconds(create['alone_median_s'])}, "
                f"then shared (sealed to {create['with_share_readers']}) {seconds(create['with_share_median_s'])}",
