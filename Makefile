@@ -35,8 +35,10 @@ tools:
 	    fi; \
 	done
 
+# -n auto: one pytest worker per core (pytest-xdist). Every test keeps to its own tmp_path and
+# its own tmux session name, so the workers share nothing; `$(BIN)/pytest` alone still runs serially.
 test: lint tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 demo: $(STAMP)
 	$(BIN)/incident-vault demo
