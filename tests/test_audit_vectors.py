@@ -115,3 +115,16 @@ def test_fresh_tamperings_are_caught_alike(office: Any, tmp_path: Path) -> None:
         path.write_text(text, encoding="ascii", newline="")
         ours, second = _both(path)
         assert ours == second == (False, bad), f"{name}: {what}"
+
+
+def test_the_second_verifier_needs_only_the_standard_library_and_cryptography() -> None:
+    """What an auditor runs without trusting the vault must not lean on the vault's code."""
+    import ast
+
+    tree = ast.parse(SECOND.read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    assert imported <= set(sys.stdlib_module_names) | {"cryptography", "__future__"}, imported
+    assert not {"importlib", "runpy"} & imported
