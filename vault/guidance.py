@@ -63,32 +63,73 @@ class Finding:
 
 # ---------------------------------------------------------------------------------------------
 # Leading questions
+#
+# Structure, not word lists: a closed question the writer put (an auxiliary or modal first,
+# a tag that asks for agreement, a statement said as a question, "I put it to her that…") is
+# leading unless it is a neutral check. Questions are found typed as asked (with or without
+# "?"), quoted inside the narrative as the writer's own, or reported ("I asked if…",
+# "asked him was his stepdad there", "asked if mum hits, she said no").
 
+_AUX = (r"(?:did|didn't|was|wasn't|were|weren't|is|isn't|are|aren't|has|hasn't|have|haven't|had|hadn't|"
+        r"does|doesn't|do|don't|can|can't|could|couldn't|would|wouldn't|will|won't|should|shouldn't|"
+        r"shall|might|must|am)")
+# Who may follow an auxiliary as its subject when there is no "?" to say it is a question.
+_SUBJECT = (r"(?:you|u|ya|ye|he|she|they|we|it|there|anyone|anybody|any1|someone|somebody|some1|"
+            r"your|ur|yr|mum|mam|mom|dad|nan|gran|(?-i:[A-Z][a-z]+))")
+_CLOSED = re.compile(rf"(?i:{_AUX})['’]?\s+(?!not\b|n['’]t\b)(?:{_SUBJECT})\b")
+_CLOSED_ANY = re.compile(rf"(?i:{_AUX})\s+(?!not\b|been\b|being\b)[\w'’]")
+_APOS = "['’]"
+_TAG = re.compile(
+    r"(?:,\s*|\s+)(?:(?:didn|doesn|don|isn|wasn|weren|aren|hasn|haven|hadn|won|wouldn|couldn|can|shouldn|ain)"
+    r"['’]?t\s+(?:he|she|they|it|you|i|we|there|that|u|ya)|innit|init|int\s+it)\s*[?.!]*\s*$"
+    r"|,\s*(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can)\s+(?:he|she|they|it|you|i|we|there|that)"
+    r"\s*\?+\s*$"
+    r"|,\s*(?:right|yeah|yes|no|eh|ok|okay|correct|true|am i right|is that right|is that true|"
+    r"isn['’]t that right|yh|ye)\s*\?+\s*$"
+    r"|(?<!\ball)(?<!\bthat)(?<!\bis)(?<!\bam i)\s+(?:yeah|yh|right|eh)\s*\?+\s*$",
+    re.I,
+)
+_LABEL = re.compile(r"^\s*(?:(?i:Q|Question|Me|Staff|Worker|SW|KW|I)\s*[:.\-–]\s*)?")
+_DISCOURSE = re.compile(
+    r"^(?:(?i:so|and|but|okay|ok|right|well|now|then|also|sorry|just to check|and then|just|um|erm|er|"
+    r"can i ask|may i ask|i need to ask|i have to ask|i just need to ask|let me ask)|"
+    r"[A-Z][a-z]+(?=,))\s*,?\s+"
+)
+_IF = re.compile(r"(?:if|whether)\b", re.I)
+_WH = re.compile(r"\b(?:what|where|when|who|whom|whose|which|how|why)\b", re.I)
+_OTHER_ASKS = re.compile(  # the person's own question, reported: "She asked was she in trouble?"
+    r"^(?:(?i:she|he|they|mum|dad|the\s+\w+|yp|cyp)|(?-i:[A-Z][a-z]+))\s+(?i:(?:then\s+|also\s+)?"
+    r"(?:asked|asks|wanted to know|wondered|kept asking))\b",
+)
+# A question the writer reports asking: the verb, its subject (the writer, or none in a note),
+# whom they asked, then the question as a clause.
+_ASK = re.compile(
+    r"(?P<subject>\b[\w'’]+\s+)?(?:(?:then|also|again|gently|just|calmly|later|first|directly|specifically)\s+)?"
+    r"(?i:asked|ask|asking|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|"
+    r"said to)"
+    r"(?:\s+(?i:with\s+)?(?i:him|her|them|you|mum|dad|yp|cyp|the\s+\w+|his\s+\w+|her\s+\w+|"
+    r"(?-i:(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][\w'’-]+|[A-Z][a-z]+)))?"
+    r"(?:\s+(?i:again|directly|outright|straight out|once more))?\s*[,:]?\s*"
+    r"(?P<clause>(?i:if|whether|that)\b[^.;?!\n]*|(?i:{aux})['’]?\s+(?!not\b)[^.;?!\n]*)".replace("{aux}", _AUX),
+)
+_WRITER_SUBJECTS = frozenset(("i", "we", "i've", "i'd", "and", "then", "so", "also", "staff", "worker", "me",
+                              "sw", "kw", "again", "just"))
+_CLAUSE_END = re.compile(
+    r",\s*(?:and\s+|but\s+|to\s+which\s+)?(?:she|he|they|i|we|yp|cyp|mum|dad|(?-i:[A-Z][a-z]+))\s+"
+    r"(?:said|says|say|replied|answered|told|shook|nodded|shrugged|didn['’]t|did not|would|went|laughed|"
+    r"cried|looked|denied|was|were|started|began)\b|\s+(?:but|and\s+(?:she|he|they)\s+(?:said|says|replied|"
+    r"answered|shook|nodded|told|denied))\b|\s+[-–—]\s+|,\s*(?:she|he|they)\b|\s+(?:she|he|they)\s+"
+    r"(?:said|says|replied|answered|shook|nodded|denied)\b",
+    re.I,
+)
 _WRITER_ASKS_BEFORE = re.compile(
     r"(?:\bI\s+(?:then\s+|also\s+|again\s+|gently\s+|calmly\s+)?(?:asked|ask|said|say|repeated|"
     r"checked|questioned|put it to|wanted to know|enquired|inquired)(?:\s+[\w'’]+){0,3}?"
+    r"|(?:^|[.;:]\s*)(?:then\s+|also\s+)?(?:asked|said to|checked)(?:\s+[\w'’]+){0,2}?"
     r"|^\s*(?:Q|Question|Me|Staff|Worker)\s*)\s*[,:–—-]?\s*$",
     re.I,
 )
 _WRITER_ASKS_AFTER = re.compile(r"\s*,?\s*I\s+(?:then\s+|also\s+)?(?:asked|said|repeated|checked)\b", re.I)
-_INDIRECT = re.compile(
-    r"\bI\s+(?:then\s+|also\s+|again\s+|gently\s+)?(?:asked|checked|enquired|inquired|wanted to know)"
-    r"(?:\s+(?!if\b|whether\b)[\w'’]+){0,3}?\s+(?P<clause>(?:if|whether)\s+[^.;?!\n]+)",
-    re.I,
-)
-_LABEL = re.compile(r"^\s*(?:(?:Q|Question|Me|Staff|Worker)\s*[:.\-–]\s*)?")
-_DISCOURSE = re.compile(
-    r"^(?:(?i:so|and|but|okay|ok|right|well|now|then|also|sorry|just to check|and then)|"
-    r"[A-Z][a-z]+(?=,))\s*,?\s+"
-)
-_IF = re.compile(r"(?:if|whether)\b", re.I)
-_TAG = re.compile(
-    r",\s*(?:(?:didn't|did not|doesn't|does not|don't|isn't|wasn't|weren't|aren't|hasn't|haven't|"
-    r"hadn't|won't|wouldn't|couldn't|can't|shouldn't|did|does|do|is|was|were|are|has|have|had|"
-    r"will|would|could|can)\s+(?:he|she|they|it|you|i|we|there|that|this)|right|yeah|yes|no|eh|"
-    r"innit|ok|okay|correct|true|am i right|is that right|is that true|isn't that right)\s*\?+\s*$",
-    re.I,
-)
 _IDENTITY = re.compile(
     r"^(?i:(?:was|is|were|could|would|might)\s+(?:it|that|this)|(?:if|whether)\s+(?:it|that|this)"
     r"\s+(?:was|is|were|had\s+been|might\s+have\s+been|could\s+have\s+been))\s+(?:\w+\s+){0,2}?"
@@ -104,7 +145,7 @@ _LETTER = re.compile(r"\w")
 
 
 def _suggests(clause: str, rules: Rules) -> Suggests | None:
-    """What a yes/no question (or a reported one) suggests, or None if nothing."""
+    """What a closed question (or a reported one) suggests, or None if it is a neutral check."""
     clause = clause.strip()
     folded = fold(clause)
     for group in rules.suggests[:3]:  # an act, an injury, a feeling: leading even in a welfare check
@@ -119,12 +160,19 @@ def _suggests(clause: str, rules: Rules) -> Suggests | None:
             return group
         if group is rules.person and any(m.group() not in _NOT_NAMES for m in _NAME.finditer(clause, 1)):
             return group
-    return None
+    return rules.closed  # a yes/no question that names nothing neutral still chooses the answer
 
 
-def _judge_question(unit: str, rules: Rules) -> tuple[str, str] | None:
-    """(message, suggestion) if a question the writer asked is leading, else None."""
+def _finding(group: Suggests, rules: Rules) -> tuple[str, str]:
+    return rules.leading_message.format(what=group.what), group.suggestion
+
+
+def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, str] | None:
+    """(message, suggestion) if a question the writer asked is leading, else None. ``marked``:
+    the unit ends in "?" (else it is a question only by its shape)."""
     body = _LABEL.sub("", unit, count=1).strip()
+    if _OTHER_ASKS.match(body):
+        return None
     if _TAG.search(body):
         return rules.tag_message, rules.tag_suggestion
     while (stripped := _DISCOURSE.sub("", body, count=1)) != body:
@@ -135,10 +183,29 @@ def _judge_question(unit: str, rules: Rules) -> tuple[str, str] | None:
         if not _IF.match(rest):  # "Can you tell me if…" is a yes/no question after all
             return None
         body = rest
-    group = _suggests(body, rules)
-    if group is None:
+    if not _LETTER.search(body) or _ASK_START.match(body):
+        return None  # "I asked if…" is judged as a reported question
+    closed = _CLOSED.match(body) if not marked else _CLOSED_ANY.match(body)
+    if not closed and (not marked or _open_at_end(body, rules)):
         return None
-    return rules.leading_message.format(what=group.what), group.suggestion
+    group = _suggests(body, rules)
+    if group is rules.closed and not closed and len(body.split()) < 2:
+        return None  # "Sorry?", "Really?": a word said as a question names nothing
+    return None if group is None else _finding(group, rules)
+
+
+def _open_at_end(body: str, rules: Rules) -> bool:
+    """An open question that does not open with its question word: "you went where?", "and then
+    what?", "you said something happened, what happened?"."""
+    if _WH_END.search(body):
+        return True
+    last = body.rsplit(",", 1)[-1].strip()
+    return last != body.strip() and rules.open_start.match(last) is not None
+
+
+_WH_END = re.compile(r"\b(?:what|where|when|who|which|how|why|what\s+then|what\s+else)\W*$", re.I)
+_ASK_START = re.compile(r"(?:I\s+|we\s+)?(?:then\s+|also\s+)?(?:asked|checked|put it to|enquired|wanted to know)\b",
+                        re.I)
 
 
 def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules) -> Iterator[Finding]:
@@ -153,41 +220,51 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
                 found = _judge_question(text[qa:qb], rules) if _LETTER.search(text, qa, qb) else None
                 if found is not None:
                     yield Finding(LEADING_QUESTION, qa, qb, *found)
-    # 2. A question typed as it was asked: the sentence ends in "?" outside any quotation.
+    # 2. A question typed as it was asked: the sentence ends in "?" outside any quotation, or
+    #    opens like a closed question, or ends with a tag ("…didn't he").
     last = s_end - 1
     while last > s_start and text[last] in "\"”'’)]":
         last -= 1
-    if text[last] == "?" and last not in quotes:
-        unit_start = max([s_start] + [b for _, b in inner if b <= last])
-        found = _judge_question(blank(text, unit_start, last + 1, inner), rules)
+    unit_start = max([s_start] + [b for _, b in inner if b <= last])
+    if last not in quotes and unit_start <= last:
+        marked = text[last] == "?"
+        unit = blank(text, unit_start, last + 1, inner)
+        found = _judge_question(unit, rules, marked)
         if found is not None:
+            unit_start += _LABEL.match(unit).end()  # type: ignore[union-attr]  # it always matches
             yield Finding(LEADING_QUESTION, *trim(text, unit_start, last + 1), *found)
-    # 3. A question the writer reports asking: "I asked whether…".
+            return
+    # 3. A question the writer reports asking: "I asked whether…", "asked him was he there".
     if any(folded.find(word, s_start, s_end) >= 0 for word in _ASK_WORDS):
         plain = blank(text, s_start, s_end, inner)
-        for m in _INDIRECT.finditer(plain):
-            group = _suggests(m.group("clause"), rules)
+        for m in _ASK.finditer(plain):
+            if not _writer_asks(plain, m):
+                continue
+            clause = m.group("clause")
+            cut = _CLAUSE_END.search(clause)
+            if cut is not None:
+                clause = clause[:cut.start()]
+            if rules.open_start.match(clause) or _WH.match(clause):
+                continue
+            body = clause
+            if _IF.match(body) or body[:4].lower() == "that":
+                body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
+            group = _suggests(body, rules) if _LETTER.search(body) else None
             if group is not None:
-                start, end = trim(text, s_start + m.start("clause"), s_start + m.end("clause"))
-                yield Finding(LEADING_QUESTION, start, end, rules.leading_message.format(what=group.what),
-                              group.suggestion)
+                at = s_start + m.start("clause")
+                yield Finding(LEADING_QUESTION, *trim(text, at, at + len(clause)), *_finding(group, rules))
 
 
-_ASK_WORDS = ("asked", "checked", "enquired", "inquired", "wanted")
-_MAY_ASK = ("?", *_ASK_WORDS)
+def _writer_asks(plain: str, m: re.Match[str]) -> bool:
+    """Whether the one asking is the writer: "I asked…", "asked…" opening a note, "and asked…"."""
+    subject = m.group("subject")
+    if subject is None:
+        return not plain[:m.start()].strip(" \t") or plain[:m.start()].rstrip()[-1:] in ".;:,-–—"
+    word = subject.strip().lower().replace("’", "'")
+    return word in _WRITER_SUBJECTS
 
 
-def _maybe_questions(folded: str, sentence_spans: list[Span]) -> list[int]:
-    """The sentences that hold a "?" or may report a question: the only ones to look at.
-    (Plain substring search: a stray hit only means a sentence is looked at for nothing.)"""
-    starts = [a for a, _ in sentence_spans]
-    found = set()
-    for needle in _MAY_ASK:
-        at = folded.find(needle)
-        while at >= 0:
-            found.add(bisect.bisect_right(starts, at) - 1)
-            at = folded.find(needle, at + 1)
-    return sorted(i for i in found if i >= 0)
+_ASK_WORDS = ("ask", "checked", "enquired", "inquired", "wanted", "put it", "suggested", "said to")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,8 +281,8 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
     sentence_spans = sentences(text, quotes)
     findings: list[Finding] = []
     folded = fold(text)
-    for i in _maybe_questions(folded, sentence_spans):
-        findings.extend(_leading(text, folded, sentence_spans[i], quotes, rules))
+    for span in sentence_spans:
+        findings.extend(_leading(text, folded, span, quotes, rules))
     sentence_starts = [a for a, _ in sentence_spans]
     reported: dict[int, ReportedSpeech] = {}  # by sentence, worked out when a phrase is found in it
     for m in rules.labels.pattern.finditer(folded):

@@ -142,6 +142,8 @@ class Rules:
             for group in _tables(leading, "suggests")
         ]
         self.person = next((s for s in self.suggests if s.what == "a person"), None)
+        # A closed question that names nothing the groups know and is no neutral check.
+        self.closed = Suggests(_text(leading, "closed_what"), _text(leading, "closed_suggestion"), PhraseSet())
         self.labels = PhraseSet()  # opinion and judgemental phrases together
         for kind in (OPINION, JUDGEMENTAL):
             for group in _tables(data, kind):
