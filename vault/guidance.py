@@ -104,8 +104,7 @@ _OTHER_ASKS = re.compile(  # the person's own question, reported: "She asked was
 # A question the writer reports asking: the verb, its subject (the writer, or none in a note),
 # whom they asked, then the question as a clause.
 _ASK = re.compile(
-    r"(?P<subject>\b[\w'’]+\s+)?(?:(?:then|also|again|gently|just|calmly|later|first|directly|specifically)\s+)?"
-    r"(?i:asked|ask|asking|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|"
+    r"\b(?i:asked|ask|asking|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|"
     r"said to)"
     r"(?:\s+(?i:with\s+)?(?i:him|her|them|you|mum|dad|yp|cyp|the\s+\w+|his\s+\w+|her\s+\w+|"
     r"(?-i:(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][\w'’-]+|[A-Z][a-z]+)))?"
@@ -173,7 +172,7 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
     body = _LABEL.sub("", unit, count=1).strip()
     if _OTHER_ASKS.match(body):
         return None
-    if _TAG.search(body):
+    if _TAG.search(body, max(0, len(body) - 40)):
         return rules.tag_message, rules.tag_suggestion
     while (stripped := _DISCOURSE.sub("", body, count=1)) != body:
         body = stripped
@@ -197,7 +196,7 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
 def _open_at_end(body: str, rules: Rules) -> bool:
     """An open question that does not open with its question word: "you went where?", "and then
     what?", "you said something happened, what happened?"."""
-    if _WH_END.search(body):
+    if _WH_END.search(body, max(0, len(body) - 16)):
         return True
     last = body.rsplit(",", 1)[-1].strip()
     return last != body.strip() and rules.open_start.match(last) is not None
@@ -237,8 +236,9 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
     # 3. A question the writer reports asking: "I asked whether…", "asked him was he there".
     if any(folded.find(word, s_start, s_end) >= 0 for word in _ASK_WORDS):
         plain = blank(text, s_start, s_end, inner)
-        for m in _ASK.finditer(plain):
-            if not _writer_asks(plain, m):
+        for verb in _ASK_VERB.finditer(folded, s_start, s_end):
+            m = _ASK.match(plain, verb.start() - s_start)
+            if m is None or not _writer_asks(plain, m):
                 continue
             clause = m.group("clause")
             cut = _CLAUSE_END.search(clause)
@@ -257,14 +257,45 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
 
 def _writer_asks(plain: str, m: re.Match[str]) -> bool:
     """Whether the one asking is the writer: "I asked…", "asked…" opening a note, "and asked…"."""
-    subject = m.group("subject")
-    if subject is None:
-        return not plain[:m.start()].strip(" \t") or plain[:m.start()].rstrip()[-1:] in ".;:,-–—"
-    word = subject.strip().lower().replace("’", "'")
-    return word in _WRITER_SUBJECTS
+    end = m.start()
+    for _ in range(3):
+        before = _WORD_BEFORE.search(plain, max(0, end - 40), end)
+        if before is None:  # "Asked him…" opening a note, or after a stop or a dash
+            return True
+        word = before.group(1).lower().replace("’", "'")
+        if word not in _ASK_ADVERBS:
+            return word in _WRITER_SUBJECTS
+        end = before.start(1)
+    return False
 
 
+_WORD_BEFORE = re.compile(r"([\w'’]+)[ \t]*$")
+_ASK_ADVERBS = frozenset("then also again gently just calmly later first directly specifically".split())
+
+
+_ASK_VERB = re.compile(r"\b(?:ask|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|said to)")
 _ASK_WORDS = ("ask", "checked", "enquired", "inquired", "wanted", "put it", "suggested", "said to")
+_MAY_ASK = ("?", *_ASK_WORDS)
+_MAY_OPEN = re.compile(  # how a closed question typed without "?" can begin: cheap, and loose
+    r"[\W\d_]*(?:(?:q|question|me|staff|worker|sw|kw|i)\s*[:.\-–]\s*)?"
+    r"(?:(?:so|and|but|ok|okay|right|well|now|then|also|sorry|just|um|erm|er)\W+)*" + _AUX + r"\b")
+_MAY_TAG = re.compile(r"(?:n['’]?t\s+\w+|innit|init|int\s+it)\W*$")
+
+
+def _maybe_questions(folded: str, sentence_spans: list[Span]) -> list[int]:
+    """The sentences that hold a "?", may report a question, or may be a closed question typed
+    without one: the only ones to look at. (Loose tests: a stray hit only costs a closer look.)"""
+    starts = [a for a, _ in sentence_spans]
+    found = set()
+    for needle in _MAY_ASK:
+        at = folded.find(needle)
+        while at >= 0:
+            found.add(bisect.bisect_right(starts, at) - 1)
+            at = folded.find(needle, at + 1)
+    for i, (a, b) in enumerate(sentence_spans):
+        if _MAY_OPEN.match(folded, a, b) or _MAY_TAG.search(folded, max(a, b - 16), b):
+            found.add(i)
+    return sorted(i for i in found if i >= 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,8 +312,8 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
     sentence_spans = sentences(text, quotes)
     findings: list[Finding] = []
     folded = fold(text)
-    for span in sentence_spans:
-        findings.extend(_leading(text, folded, span, quotes, rules))
+    for i in _maybe_questions(folded, sentence_spans):
+        findings.extend(_leading(text, folded, sentence_spans[i], quotes, rules))
     sentence_starts = [a for a, _ in sentence_spans]
     reported: dict[int, ReportedSpeech] = {}  # by sentence, worked out when a phrase is found in it
     for m in rules.labels.pattern.finditer(folded):
