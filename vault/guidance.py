@@ -70,20 +70,22 @@ class Finding:
 # "?"), quoted inside the narrative as the writer's own, or reported ("I asked if…",
 # "asked him was his stepdad there", "asked if mum hits, she said no").
 
-_AUX = (r"(?:did|didn't|was|wasn't|were|weren't|is|isn't|are|aren't|has|hasn't|have|haven't|had|hadn't|"
+_AUX = (r"(?:did|didn't|was|wis|wiz|wasn't|were|weren't|is|isn't|are|aren't|has|hasn't|have|haven't|had|hadn't|"
         r"does|doesn't|do|don't|can|can't|could|couldn't|would|wouldn't|will|won't|should|shouldn't|"
         r"shall|might|must|am)")
 # Who may follow an auxiliary as its subject when there is no "?" to say it is a question.
-_SUBJECT = (r"(?:you|u|ya|ye|he|she|they|we|it|there|anyone|anybody|any1|someone|somebody|some1|"
+_SUBJECT = (r"(?:you|u|ya|ye|yer|youse|yous|he|she|they|we|it|there|anyone|anybody|any1|someone|somebody|some1|"
             r"your|ur|yr|mum|mam|mom|dad|nan|gran|(?-i:[A-Z][a-z]+))")
 _CLOSED = re.compile(rf"(?i:{_AUX})['’]?\s+(?!not\b|n['’]t\b)(?:{_SUBJECT})\b")
 _CLOSED_ANY = re.compile(rf"(?i:{_AUX})\s+(?!not\b|been\b|being\b)[\w'’]")
 _APOS = "['’]"
+_VOCATIVE = r"(?:duck|love|luv|hun|hon|pet|mate|babe|darling|nan|hen|son|pal|like|though|tho|then|eh|aye)\b"
 _TAG = re.compile(
     r"(?:,\s*|\s+)(?:(?:didn|doesn|don|isn|wasn|weren|aren|hasn|haven|hadn|won|wouldn|couldn|can|shouldn|ain)"
-    r"['’]?t\s+(?:he|she|they|it|you|i|we|there|that|u|ya)|innit|init|int\s+it)\s*[?.!]*\s*$"
-    r"|,\s*(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can)\s+(?:he|she|they|it|you|i|we|there|that)"
-    r"\s*\?+\s*$"
+    r"['’]?t\s+(?:he|she|they|it|you|i|we|there|that|u|ya|ye)|innit|init|int\s+it)(?:,?\s+" + _VOCATIVE + r")?\s*[?.!]*\s*$"
+    r"|(?:,\s*|(?<!\bso)(?<!\bneither)(?<!\bnor)(?<!\bas)(?<!\bthan)(?<!\band)\s+)"
+    r"(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can)\s+(?:he|she|they|it|you|ye|u|ya)"
+    r"(?:,?\s+" + _VOCATIVE + r")?\s*[?.!]*\s*$"
     r"|,\s*(?:right|yeah|yes|no|eh|ok|okay|correct|true|am i right|is that right|is that true|"
     r"isn['’]t that right|yh|ye)\s*\?+\s*$"
     r"|(?<!\ball)(?<!\bthat)(?<!\bis)(?<!\bam i)\s+(?:yeah|yh|right|eh)\s*\?+\s*$",
@@ -106,13 +108,13 @@ _OTHER_ASKS = re.compile(  # the person's own question, reported: "She asked was
 _ASK = re.compile(
     r"\b(?i:asked|ask|asking|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|"
     r"said to)"
-    r"(?:\s+(?i:with\s+)?(?i:him|her|them|you|mum|dad|yp|cyp|the\s+\w+|his\s+\w+|her\s+\w+|"
-    r"(?-i:(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][\w'’-]+|[A-Z][a-z]+)))?"
+    r"(?:\s+(?i:with\s+)?(?!(?i:if|whether|that|to|for|about|what|where|when|who|how|why|which)\b)[\w'’.]+"
+    r"(?:\s+(?!(?i:if|whether|that|to|for|about|what|where|when|who|how|why|which)\b)(?!{aux}\b)[\w'’.]+)?)?"
     r"(?:\s+(?i:again|directly|outright|straight out|once more))?\s*[,:]?\s*"
     r"(?P<clause>(?i:if|whether|that)\b[^.;?!\n]*|(?i:{aux})['’]?\s+(?!not\b)[^.;?!\n]*)".replace("{aux}", _AUX),
 )
 _WRITER_SUBJECTS = frozenset(("i", "we", "i've", "i'd", "and", "then", "so", "also", "staff", "worker", "me",
-                              "sw", "kw", "again", "just"))
+                              "writer", "again", "just"))
 _CLAUSE_END = re.compile(
     r",\s*(?:and\s+|but\s+|to\s+which\s+)?(?:she|he|they|i|we|yp|cyp|mum|dad|(?-i:[A-Z][a-z]+))\s+"
     r"(?:said|says|say|replied|answered|told|shook|nodded|shrugged|didn['’]t|did not|would|went|laughed|"
@@ -122,7 +124,7 @@ _CLAUSE_END = re.compile(
     re.I,
 )
 _WRITER_ASKS_BEFORE = re.compile(
-    r"(?:\bI\s+(?:then\s+|also\s+|again\s+|gently\s+|calmly\s+)?(?:asked|ask|said|say|repeated|"
+    r"(?:\bI\s+(?:then\s+|also\s+|again\s+|gently\s+|calmly\s+)?(?:asked|ask|said|say|says|repeated|"
     r"checked|questioned|put it to|wanted to know|enquired|inquired)(?:\s+[\w'’]+){0,3}?"
     r"|(?:^|[.;:]\s*)(?:then\s+|also\s+)?(?:asked|said to|checked)(?:\s+[\w'’]+){0,2}?"
     r"|^\s*(?:Q|Question|Me|Staff|Worker)\s*)\s*[,:–—-]?\s*$",
@@ -140,6 +142,7 @@ _NOT_NAMES = frozenset(
     May June July August September October November December Christmas Easter OK Okay""".split()
 )
 _QUESTION = re.compile(r"[^?]*\?+")
+_CLOSING = frozenset("\"”'’")
 _LETTER = re.compile(r"\w")
 
 
@@ -150,7 +153,7 @@ def _suggests(clause: str, rules: Rules) -> Suggests | None:
     for group in rules.suggests[:3]:  # an act, an injury, a feeling: leading even in a welfare check
         if group.phrases.search(folded):
             return group
-    if rules.neutral.search(folded):
+    if rules.neutral.search(folded) and not _names_a_person_as_subject(clause, folded, rules):
         return None
     if rules.person is not None and _IDENTITY.search(clause):
         return rules.person
@@ -160,6 +163,27 @@ def _suggests(clause: str, rules: Rules) -> Suggests | None:
         if group is rules.person and any(m.group() not in _NOT_NAMES for m in _NAME.finditer(clause, 1)):
             return group
     return rules.closed  # a yes/no question that names nothing neutral still chooses the answer
+
+
+_SUBJECT_PHRASE = re.compile(
+    r"^(?:(?:if|whether|that)\s+)?(?:" + _AUX + r")?['’]?\s*(?:(?:your|ur|yr|yer|his|her|their|the|my|our)\s+)?"
+    r"([\w'’-]+(?:\s+[\w'’-]+){0,2})", re.I)
+
+
+def _names_a_person_as_subject(clause: str, folded: str, rules: Rules) -> bool:
+    """ "Did nan know…?", "Did your daughter's husband tell you…?": a neutral word (know, tell,
+    speak to) does not make a question neutral when a named person is who it asks about."""
+    m = _SUBJECT_PHRASE.match(folded)
+    if m is None or rules.person is None:
+        return False
+    words = m.group(1).split()
+    if re.split("['’]", words[0])[0] in _PLAIN_SUBJECTS:
+        return False
+    return rules.person.phrases.search(" ".join(words[:2]))
+
+
+_PLAIN_SUBJECTS = frozenset("you u ye ya yer i we he she they it there that this anyone anybody someone somebody "
+                            "everyone any1 some1 now its what".split())
 
 
 def _finding(group: Suggests, rules: Rules) -> tuple[str, str]:
@@ -172,11 +196,12 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
     body = _LABEL.sub("", unit, count=1).strip()
     if _OTHER_ASKS.match(body):
         return None
-    if _TAG.search(body, max(0, len(body) - 40)):
-        return rules.tag_message, rules.tag_suggestion
+    so = _SO.match(body) is not None
     while (stripped := _DISCOURSE.sub("", body, count=1)) != body:
         body = stripped
     opening = rules.open_start.match(body)
+    if _TAG.search(body, max(0, len(body) - 40)) and (opening is None or _IF.match(body, opening.end())):
+        return rules.tag_message, rules.tag_suggestion
     if opening is not None:
         rest = body[opening.end():].lstrip(" ,")
         if not _IF.match(rest):  # "Can you tell me if…" is a yes/no question after all
@@ -184,8 +209,12 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
         body = rest
     if not _LETTER.search(body) or _ASK_START.match(body):
         return None  # "I asked if…" is judged as a reported question
-    closed = _CLOSED.match(body) if not marked else _CLOSED_ANY.match(body)
-    if not closed and (not marked or _open_at_end(body, rules)):
+    if marked:
+        closed = _CLOSED_ANY.match(body) is not None
+    else:  # no "?": the shape must say it is a question put to the person
+        closed = _CLOSED.match(body) is not None or (
+            _CLOSED_ANY.match(body) is not None and _SECOND_PERSON.search(body) is not None)
+    if not closed and (not (marked or (so and _SECOND_PERSON.search(body))) or _open_at_end(body, rules)):
         return None
     group = _suggests(body, rules)
     if group is rules.closed and not closed and len(body.split()) < 2:
@@ -202,6 +231,8 @@ def _open_at_end(body: str, rules: Rules) -> bool:
     return last != body.strip() and rules.open_start.match(last) is not None
 
 
+_SO = re.compile(r"so\b", re.I)
+_SECOND_PERSON = re.compile(r"\b(?:you|your|ye|yer|ya|u|ur|youse|yourself)\b", re.I)
 _WH_END = re.compile(r"\b(?:what|where|when|who|which|how|why|what\s+then|what\s+else)\W*$", re.I)
 _ASK_START = re.compile(r"(?:I\s+|we\s+)?(?:then\s+|also\s+)?(?:asked|checked|put it to|enquired|wanted to know)\b",
                         re.I)
@@ -213,12 +244,18 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
     # 1. Questions inside a quotation the writer introduces as their own words.
     for a, b in inner:
         before = blank(text, max(s_start, a - 80), a, inner)  # the words just before the quotation
-        if _WRITER_ASKS_BEFORE.search(before) or _WRITER_ASKS_AFTER.match(text, b, s_end):
+        if _WRITER_ASKS_BEFORE.search(before) or _WRITER_ASKS_AFTER.match(text, b, min(len(text), b + 40)):
+            at = a + 1
             for m in _QUESTION.finditer(text, a + 1, b):
+                at = m.end()
                 qa, qb = trim(text, m.start(), m.end())
                 found = _judge_question(text[qa:qb], rules) if _LETTER.search(text, qa, qb) else None
                 if found is not None:
                     yield Finding(LEADING_QUESTION, qa, qb, *found)
+            qa, qb = trim(text, at, b - 1 if text[b - 1] in _CLOSING else b)  # asked without a "?"
+            found = _judge_question(text[qa:qb], rules, False) if _LETTER.search(text, qa, qb) else None
+            if found is not None:
+                yield Finding(LEADING_QUESTION, qa, qb, *found)
     # 2. A question typed as it was asked: the sentence ends in "?" outside any quotation, or
     #    opens like a closed question, or ends with a tag ("…didn't he").
     last = s_end - 1
@@ -278,11 +315,12 @@ _ASK_WORDS = ("ask", "checked", "enquired", "inquired", "wanted", "put it", "sug
 _MAY_ASK = ("?", *_ASK_WORDS)
 _MAY_OPEN = re.compile(  # how a closed question typed without "?" can begin: cheap, and loose
     r"[\W\d_]*(?:(?:q|question|me|staff|worker|sw|kw|i)\s*[:.\-–]\s*)?"
-    r"(?:(?:so|and|but|ok|okay|right|well|now|then|also|sorry|just|um|erm|er)\W+)*" + _AUX + r"\b")
-_MAY_TAG = re.compile(r"(?:n['’]?t\s+\w+|innit|init|int\s+it)\W*$")
+    r"(?:(?:so|and|but|ok|okay|right|well|now|then|also|sorry|just|um|erm|er)\W+)*(?:" + _AUX + r"|so)\b")
+_MAY_TAG = re.compile(r"(?:n['’]?t\s+\w+|innit|init|int\s+it|\b(?:did|does|do|is|was|were|are|has|have|had|will|"
+                      r"would|could|can)\s+(?:he|she|they|it|you|ye|u|ya))(?:\s+\w+)?\W*$")
 
 
-def _maybe_questions(folded: str, sentence_spans: list[Span]) -> list[int]:
+def _maybe_questions(folded: str, sentence_spans: list[Span], quotes: Spans) -> list[int]:
     """The sentences that hold a "?", may report a question, or may be a closed question typed
     without one: the only ones to look at. (Loose tests: a stray hit only costs a closer look.)"""
     starts = [a for a, _ in sentence_spans]
@@ -293,7 +331,7 @@ def _maybe_questions(folded: str, sentence_spans: list[Span]) -> list[int]:
             found.add(bisect.bisect_right(starts, at) - 1)
             at = folded.find(needle, at + 1)
     for i, (a, b) in enumerate(sentence_spans):
-        if _MAY_OPEN.match(folded, a, b) or _MAY_TAG.search(folded, max(a, b - 16), b):
+        if _MAY_OPEN.match(folded, a, b) or _MAY_TAG.search(folded, max(a, b - 24), b) or quotes.within(a, b):
             found.add(i)
     return sorted(i for i in found if i >= 0)
 
@@ -312,7 +350,7 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
     sentence_spans = sentences(text, quotes)
     findings: list[Finding] = []
     folded = fold(text)
-    for i in _maybe_questions(folded, sentence_spans):
+    for i in _maybe_questions(folded, sentence_spans, quotes):
         findings.extend(_leading(text, folded, sentence_spans[i], quotes, rules))
     sentence_starts = [a for a, _ in sentence_spans]
     reported: dict[int, ReportedSpeech] = {}  # by sentence, worked out when a phrase is found in it
