@@ -60,12 +60,12 @@ async def test_write_see_guidance_submit_share_and_the_recipient_reads_it(people
         assert app.screen.query_one("#questions_asked", TextArea).text == "Did your dad hit you?"
         findings = _status(app, "#findings")
         assert "“Did your dad hit you?”" in findings and "suggests an act" in findings
-        assert "Tell me what happened" in findings
+        assert "Keep this as you asked it" in findings and "What happened?" in findings  # asked is kept
         await pilot.press("f6")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmSubmitScreen)
         assert "permanent" in _status(app, "#confirm-text")
-        await pilot.click("#confirm")
+        await pilot.click("#confirm")  # "Submit anyway": the leading question is kept as asked
         await settle(pilot)
         assert isinstance(app.screen, WhoNeedsToKnowScreen)
         reference = app.screen.reference

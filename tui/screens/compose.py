@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Select
 
 from tui.messages import Done, DraftKept, DraftOpened, NotSubmitted, Refused, Submitted
 from tui.screens.base import VaultScreen, unlocked
-from tui.widgets.guidance_panel import GuidancePanel
+from tui.widgets.guidance_panel import REVIEWED_FIELDS, GuidancePanel, kinds_said
 from tui.widgets.plain import Input, Label, Static, TextArea
 from vault import contacts, dates, record_schema
 from vault.errors import InvalidRecord, InvalidWhen, VaultError
@@ -47,6 +48,11 @@ UNSHOWN_WHILE_EDITING = frozenset("\x07\x08\x0b\x0c\r")
 def _label(field: str) -> str:
     """A field as the form names it on screen."""
     return LABELS.get(field, field.replace("_", " ").capitalize()).split(" (")[0]
+
+
+def _short_label(field: str) -> str:
+    """A field as the form names it, without its aside ("Your concerns — your opinion, …")."""
+    return _label(field).split(" — ")[0]
 
 
 DANGER_CONTACTS = 6  # listed on the danger step; the rest are one key away (F3)
@@ -109,27 +115,54 @@ class DangerScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class ConfirmSubmitScreen(ModalScreen[bool]):
-    """Submitting makes the record permanent; say so and ask."""
+Answer = Literal["submit", "review", "not_yet"]
+
+
+def findings_summary(open_findings: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """The open findings by field, in plain words: "2 to look at again:" and a line a field
+    ("What you saw and heard — opinion, 2 judgemental labels"). Kinds only: no record text."""
+    lines = [f" • {label} — {kinds_said(kinds)}" for label, kinds in open_findings]
+    total = sum(len(kinds) for _, kinds in open_findings)
+    return f"{total} to look at again:\n" + "\n".join(lines)
+
+
+class ConfirmSubmitScreen(ModalScreen[Answer]):
+    """Submitting makes the record permanent; say so and ask. With the guidance's open findings
+    (label and kinds, a pair a field) it names them and offers to review them first: it helps
+    and never blocks, "Submit anyway" submits."""
 
     BINDINGS = [Binding("escape", "cancel", "Not yet", id="submit-cancel")]
+
+    def __init__(self, open_findings: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
+        super().__init__()
+        self.open_findings = list(open_findings)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Label("Submit this record?", classes="title")
             yield Static("Once submitted it is signed and permanent: it can never be edited, only added to "
                          "with an addendum.", id="confirm-text")
+            if self.open_findings:
+                yield Static(findings_summary(self.open_findings), id="confirm-findings")
             with Horizontal():
-                yield Button("Submit", variant="error", id="confirm")
-                yield Button("Not yet", id="cancel")
+                if self.open_findings:  # the first button has the focus: enter reviews, never submits
+                    yield Button("Review", variant="primary", id="review")
+                    yield Button("Submit anyway", variant="error", id="confirm")
+                else:
+                    yield Button("Submit", variant="error", id="confirm")
+                    yield Button("Not yet", id="cancel")
 
     @on(Button.Pressed, "#confirm")
     def confirm(self) -> None:
-        self.dismiss(True)
+        self.dismiss("submit")
+
+    @on(Button.Pressed, "#review")
+    def review(self) -> None:
+        self.dismiss("review")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.dismiss("not_yet")
 
 
 class ComposeScreen(VaultScreen):
@@ -168,6 +201,10 @@ class ComposeScreen(VaultScreen):
                 for field, label in LONG_FIELDS:
                     yield Label(label, classes="field-label", id=f"{field}-label")
                     yield TextArea(id=field, classes="long-field", soft_wrap=True)
+                    if field in REVIEWED_FIELDS:  # its findings in a line, wherever the focus is
+                        found = Static("", id=f"{field}-findings", classes="status field-findings")
+                        found.display = False
+                        yield found
                 for field, label in SHORT_FIELDS:
                     yield Label(label, classes="field-label", id=f"{field}-label")
                     yield Input(id=field)
@@ -186,7 +223,7 @@ class ComposeScreen(VaultScreen):
                 yield Checkbox("Protected: their whereabouts must not leak (refuge, witness protection)",
                                id="protected")
                 yield Static("", id="compose-status", classes="status")
-            yield GuidancePanel(id="guidance")
+            yield GuidancePanel({field: _short_label(field) for field, _ in LONG_FIELDS}, id="guidance")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -250,13 +287,17 @@ class ComposeScreen(VaultScreen):
 
     @on(TextArea.Changed)
     def text_changed(self, event: TextArea.Changed) -> None:
+        """Only the field that changed is reviewed again; every field's findings stay shown."""
         field = event.text_area.id or ""
-        self.query_one(GuidancePanel).show_findings(field, event.text_area.text)
+        found = self.query_one(GuidancePanel).review_field(field, event.text_area.text)
+        for line in self.query(f"#{field}-findings").results(Static):
+            line.update(f"{len(found)} to look at again: {kinds_said(f.kind for f in found)}" if found else "")
+            line.display = bool(found)
 
     def on_descendant_focus(self, event: Any) -> None:
         widget = event.widget
         if isinstance(widget, TextArea):
-            self.query_one(GuidancePanel).show_findings(widget.id or "", widget.text)
+            self.query_one(GuidancePanel).show_field(widget.id or "", widget.text)
 
     @on(Input.Changed, "#occurred_at")
     def when_changed(self, event: Input.Changed) -> None:
@@ -375,12 +416,18 @@ class ComposeScreen(VaultScreen):
             self.show_problems(found)
             return
 
-        def answered(confirmed: bool | None) -> None:
-            if confirmed and not self.submitting:
+        open_findings = self.query_one(GuidancePanel).open_findings(
+            {field: str(data[field]) for field, _ in LONG_FIELDS})
+
+        def answered(answer: Answer | None) -> None:
+            if answer == "submit" and not self.submitting:
                 self.submitting = True  # no autosave from now on: it must not race the submit
                 self.submit(data)
+            elif answer == "review" and open_findings:
+                self.query_one(f"#{open_findings[0][0]}", TextArea).focus()
 
-        self.app.push_screen(ConfirmSubmitScreen(), answered)
+        summary = [(_short_label(field), [f.kind for f in found]) for field, found in open_findings]
+        self.app.push_screen(ConfirmSubmitScreen(summary), answered)
 
     @on(NotSubmitted)
     def not_submitted(self, event: NotSubmitted) -> None:
