@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from vault.guidance_rules import (
     JUDGEMENTAL,
@@ -82,8 +82,10 @@ _APOS = "['’]"
 _VOCATIVE = r"(?:duck|love|luv|hun|hon|pet|mate|babe|darling|nan|hen|son|pal|like|though|tho|then|eh|aye)\b"
 _TAG = re.compile(
     r"(?:,\s*|\s+)(?:(?:didn|doesn|don|isn|wasn|weren|aren|hasn|haven|hadn|won|wouldn|couldn|can|shouldn|ain)"
-    r"['’]?t\s+(?:he|she|they|it|you|i|we|there|that|u|ya|ye)|innit|init|int\s+it)(?:,?\s+" + _VOCATIVE + r")?\s*[?.!]*\s*$"
-    r"|(?:,\s*|(?<!\bso)(?<!\bneither)(?<!\bnor)(?<!\bas)(?<!\bthan)(?<!\band)\s+)"
+    r"['’]?t\s+(?:he|she|they|it|you|i|we|there|that|u|ya|ye)|innit|init|int\s+it)"
+    r"(?:,?\s+" + _VOCATIVE + r")?\s*[?.!]*\s*$"
+    r"|(?:,\s*|(?<!\bso)(?<!\bneither)(?<!\bnor)(?<!\bas)(?<!\bthan)(?<!\band)(?<!\bmust)(?<!\bmay)(?<!\bmight)"
+    r"(?<!\bwill)(?<!\bwould)(?<!\bcould)(?<!\bshould)(?<!\bcan)(?<!\bto)(?<![^\w\s])(?<=\w)\s+)"
     r"(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can)\s+(?:he|she|they|it|you|ye|u|ya)"
     r"(?:,?\s+" + _VOCATIVE + r")?\s*[?.!]*\s*$"
     r"|,\s*(?:right|yeah|yes|no|eh|ok|okay|correct|true|am i right|is that right|is that true|"
@@ -200,7 +202,8 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
     while (stripped := _DISCOURSE.sub("", body, count=1)) != body:
         body = stripped
     opening = rules.open_start.match(body)
-    if _TAG.search(body, max(0, len(body) - 40)) and (opening is None or _IF.match(body, opening.end())):
+    if (_last_word(body) in _TAG_ENDS and _TAG.search(body, max(0, len(body) - 40))
+            and (opening is None or _IF.match(body, opening.end()))):
         return rules.tag_message, rules.tag_suggestion
     if opening is not None:
         rest = body[opening.end():].lstrip(" ,")
@@ -220,6 +223,20 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
     if group is rules.closed and not closed and len(body.split()) < 2:
         return None  # "Sorry?", "Really?": a word said as a question names nothing
     return None if group is None else _finding(group, rules)
+
+
+_TAG_ENDS = frozenset("""he she they it you i we there that u ya ye innit init right yeah yes no eh ok okay correct
+    true yh duck love luv hun hon pet mate babe darling nan hen son pal like though tho then aye""".split())
+
+
+def _last_word(body: str) -> str:
+    end = len(body)
+    while end > 0 and not body[end - 1].isalnum():
+        end -= 1
+    start = end
+    while start > 0 and body[start - 1].isalnum():
+        start -= 1
+    return body[start:end].lower()
 
 
 def _open_at_end(body: str, rules: Rules) -> bool:
@@ -262,7 +279,9 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
     while last > s_start and text[last] in "\"”'’)]":
         last -= 1
     unit_start = max([s_start] + [b for _, b in inner if b <= last])
-    if last not in quotes and unit_start <= last:
+    if last not in quotes and unit_start <= last and (
+            text[last] == "?" or _MAY_OPEN.match(folded, unit_start, last + 1)
+            or _MAY_TAG.search(folded, max(unit_start, last - 24), last + 1)):
         marked = text[last] == "?"
         unit = blank(text, unit_start, last + 1, inner)
         found = _judge_question(unit, rules, marked)
@@ -271,12 +290,13 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
             yield Finding(LEADING_QUESTION, *trim(text, unit_start, last + 1), *found)
             return
     # 3. A question the writer reports asking: "I asked whether…", "asked him was he there".
-    if any(folded.find(word, s_start, s_end) >= 0 for word in _ASK_WORDS):
+    if _ASK_VERB.search(folded, s_start, s_end):
         plain = blank(text, s_start, s_end, inner)
         for verb in _ASK_VERB.finditer(folded, s_start, s_end):
-            m = _ASK.match(plain, verb.start() - s_start)
-            if m is None or not _writer_asks(plain, m):
+            asked = _ASK.match(plain, verb.start() - s_start)
+            if asked is None or not _writer_asks(plain, asked):
                 continue
+            m = asked
             clause = m.group("clause")
             cut = _CLAUSE_END.search(clause)
             if cut is not None:
@@ -313,7 +333,9 @@ _ASK_ADVERBS = frozenset("then also again gently just calmly later first directl
 _ASK_VERB = re.compile(r"\b(?:ask|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|said to)")
 _ASK_WORDS = ("ask", "checked", "enquired", "inquired", "wanted", "put it", "suggested", "said to")
 _MAY_ASK = ("?", *_ASK_WORDS)
-_MAY_OPEN = re.compile(  # how a closed question typed without "?" can begin: cheap, and loose
+# Loose, whole-text tests for a closed question typed without "?": one that opens with an
+# auxiliary (after a stop or a line break), or ends with a tag. A stray hit only costs a closer look.
+_MAY_OPEN = re.compile(
     r"[\W\d_]*(?:(?:q|question|me|staff|worker|sw|kw|i)\s*[:.\-–]\s*)?"
     r"(?:(?:so|and|but|ok|okay|right|well|now|then|also|sorry|just|um|erm|er)\W+)*(?:" + _AUX + r"|so)\b")
 _MAY_TAG = re.compile(r"(?:n['’]?t\s+\w+|innit|init|int\s+it|\b(?:did|does|do|is|was|were|are|has|have|had|will|"
@@ -321,8 +343,8 @@ _MAY_TAG = re.compile(r"(?:n['’]?t\s+\w+|innit|init|int\s+it|\b(?:did|does|do|
 
 
 def _maybe_questions(folded: str, sentence_spans: list[Span], quotes: Spans) -> list[int]:
-    """The sentences that hold a "?", may report a question, or may be a closed question typed
-    without one: the only ones to look at. (Loose tests: a stray hit only costs a closer look.)"""
+    """The sentences that hold a "?", may report a question, may be a closed question typed
+    without one, or hold a quotation: the only ones to look at."""
     starts = [a for a, _ in sentence_spans]
     found = set()
     for needle in _MAY_ASK:
@@ -331,8 +353,10 @@ def _maybe_questions(folded: str, sentence_spans: list[Span], quotes: Spans) -> 
             found.add(bisect.bisect_right(starts, at) - 1)
             at = folded.find(needle, at + 1)
     for i, (a, b) in enumerate(sentence_spans):
-        if _MAY_OPEN.match(folded, a, b) or _MAY_TAG.search(folded, max(a, b - 24), b) or quotes.within(a, b):
+        if _MAY_OPEN.match(folded, a, b) or _MAY_TAG.search(folded, max(a, b - 24), b):
             found.add(i)
+    for a, _ in quotes.spans:
+        found.add(bisect.bisect_right(starts, a) - 1)
     return sorted(i for i in found if i >= 0)
 
 
@@ -354,17 +378,39 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
         findings.extend(_leading(text, folded, sentence_spans[i], quotes, rules))
     sentence_starts = [a for a, _ in sentence_spans]
     reported: dict[int, ReportedSpeech] = {}  # by sentence, worked out when a phrase is found in it
+    found: list[Finding] = []
     for m in rules.labels.pattern.finditer(folded):
         start, end = m.span()
         rule = rules.labels.rule_of(m.group())
         if rule.except_before is not None and rule.except_before.match(text, end):
             continue
+        found.append(Finding(rule.kind, start, end, rule.message, rule.suggestion))
+    found += [Finding(s.kind, *s.span, s.message, s.suggestion) for s in rules.shapes.find(text, folded)]
+    for finding in _overlaps_removed(found):
+        start, end = finding.start, finding.end
         if start in quotes or end - 1 in quotes:
             continue
         i = max(0, bisect.bisect_right(sentence_starts, start) - 1)
         if i not in reported:
             reported[i] = ReportedSpeech(text, folded, sentence_spans[i] if sentence_spans else (0, len(text)))
         if start not in reported[i]:
-            findings.append(Finding(rule.kind, start, end, rule.message, rule.suggestion))
+            findings.append(finding)
     findings.sort(key=lambda f: (f.start, f.end, f.kind))
     return findings
+
+
+def _overlaps_removed(found: list[Finding]) -> list[Finding]:
+    """Phrase and shape findings of one kind that overlap become one finding over them all
+    (with the first one's words): "a nasty" and "nasty piece of work" are one label."""
+    found.sort(key=lambda f: (f.start, -f.end, f.kind))
+    kept: list[Finding] = []
+    last: dict[str, int] = {}  # kind: index in kept of its last finding
+    for f in found:
+        i = last.get(f.kind)
+        if i is not None and f.start < kept[i].end:
+            if f.end > kept[i].end:
+                kept[i] = replace(kept[i], end=f.end)
+            continue
+        last[f.kind] = len(kept)
+        kept.append(f)
+    return kept

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.errors import InvalidInput
+from vault.guidance_shapes import Shapes
 from vault.guidance_text import phrase_pattern
 
 LEADING_QUESTION = "leading_question"
@@ -154,6 +155,7 @@ class Rules:
                 for phrase in _strings(group, "phrases"):
                     self.labels.add(phrase, rule)
         self.labels.freeze()
+        self.shapes = Shapes(data)
 
 
 def _text(table: Mapping[str, Any], key: str) -> str:

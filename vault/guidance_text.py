@@ -43,12 +43,15 @@ def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
         node[_END] = True
     if not trie:
         raise ValueError("no phrases")
-    return re.compile(r"(?<!\w)" + _trie_regex(trie) + r"(?![\w'’]\w)(?!\w)")
+    return re.compile(_trie_regex(trie, top=True) + r"(?![\w'’]\w)(?!\w)")
 
 
-def _trie_regex(node: dict[Any, Any]) -> str:
+def _trie_regex(node: dict[Any, Any], top: bool = False) -> str:
+    # At the top, "no letter before" is checked after the first character, "(?<!\w.)", so that
+    # the pattern starts with a plain character set and the regex engine can skip ahead fast.
+    after_first = r"(?<!\w.)" if top else ""
     branches = [
-        _UNITS.get(ch, re.escape(ch)) + _trie_regex(child)
+        _UNITS.get(ch, re.escape(ch)) + after_first + _trie_regex(child)
         for ch, child in sorted(((k, v) for k, v in node.items() if k != _END), key=lambda kv: kv[0] == "*")
     ]
     if not branches:
@@ -231,11 +234,16 @@ _SKIPPED_BEFORE_VERB = frozenset(
 # "It felt like…", "It seemed…": the writer's impression, not something reported.
 _WRITER = frozenset(("i", "we", "i've", "i'd", "we've", "we'd", "it"))
 _CLAUSE_BREAK = re.compile(
-    r";|\b(?:and|but|so|although|though|because|while|whereas|however)\s*,?\s+(?:I|we)\b"
-    r"|,\s*(?:I|we)\s+(?:think|thought|believe|believed|feel|felt|suspect|suspected|reckon|guess|"
-    r"am|was|'m|’m)\b",
+    r";|\s[-–—]\s|\b(?:but|although|though|tho|whereas|however|yet)\b|,?\s*\bor\s+so\b"
+    r"|\b(?:and|so|because|cos|while|tbh)\s*,?\s+(?:I|we|i['’]?m|i['’]?d|i['’]?ve)\b"
+    r"|,\s*(?:(?:I|we|a|im|i['’]m|id|i['’]d|def|defo|deffo|dont|don['’]t|dinnae|really|honestly)\s+)*"
+    r"(?:think|thought|believe|believed|beleive|feel|felt|suspect|suspected|reckon|guess|guessing|doubt|"
+    r"presume|assume|am|was|'m|’m|not\s+convinced)\b"
+    r"|,\s*(?:prob|probs|probably|defo|deffo|obvs|imo|no\s+way|no\s+question|clearly|obviously|must)\b",
     re.I,
 )
+# "(per ward)", "as per care plan", "according to the nurse": the sentence is someone else's word.
+_ATTRIBUTED = re.compile(r"\(\s*per\b|\bas\s+per\b|\baccording\s+to\b")
 _WORD_BEFORE = re.compile(r"([\w'’]+)\W*$")
 
 
@@ -248,6 +256,8 @@ class ReportedSpeech:
         start, end = sentence
         self.verb_ends = [m.end() for m in _REPORTING_WORDS.finditer(folded, start, end)
                           if not _subject_is_writer(text, m.start())]
+        if _ATTRIBUTED.search(folded, start, end):
+            self.verb_ends.insert(0, start)
         self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(text, start, end)] if self.verb_ends else []
 
     def __contains__(self, pos: int) -> bool:
@@ -263,11 +273,16 @@ class ReportedSpeech:
 def _subject_is_writer(text: str, verb_start: int) -> bool:
     end = verb_start
     for _ in range(4):
-        m = _WORD_BEFORE.search(text, max(0, end - 40), end)
-        if m is None:
+        j = end
+        while j > 0 and j > verb_start - 40 and not (text[j - 1].isalnum() or text[j - 1] in "_'’"):
+            j -= 1
+        k = j
+        while k > 0 and (text[k - 1].isalnum() or text[k - 1] in "_'’"):
+            k -= 1
+        if k == j:
             return False
-        word = m.group(1).lower().replace("’", "'")
+        word = text[k:j].lower().replace("’", "'")
         if word not in _SKIPPED_BEFORE_VERB:
             return word in _WRITER
-        end = m.start(1)
+        end = k
     return False

@@ -182,6 +182,8 @@ def test_a_finding_never_carries_the_text() -> None:
 # --- offsets are exact, for any text (Hypothesis) --------------------------------------------
 
 RISKY = ["Did your dad hit you?", "probably", "I think", "liar", "attention seeking", "seemed", "must have",
+         "she's a right", "madam", "are all", "thugs", "think", "reckon", "is being exploited", "didnt he",
+         "asked him was", "I asked if", "a bit of a", "difficult", "one of those lads", "by the looks of it",
          "Was it your uncle?", ", didn't he?", "I asked whether he hurt her", "She said", "lying on", "\"", "'",
          "\u201c", "\u201d", "\u2019", "?", ".", "\n", "Mr.", "no.", "\u0130", "\u00df", "é", "\U0001F600"]
 texts = st.lists(st.one_of(st.sampled_from(RISKY), st.text(max_size=12)), max_size=30).map(" ".join)
@@ -198,10 +200,11 @@ def test_findings_lie_inside_the_text_and_point_at_what_they_name(text: str) -> 
         span = text[f.start:f.end]
         assert span == span.strip() and span
         if f.kind == LEADING_QUESTION:
-            assert span.endswith("?") or span.lower().startswith(("if ", "whether "))
-        else:  # the phrase alone is flagged the same way, over its whole length
-            alone = review(span)
-            assert any(g.kind == f.kind and (g.start, g.end) == (0, len(span)) for g in alone), (span, alone)
+            assert any(c.isalpha() for c in span)  # a question typed without "?" is found by its shape
+        else:  # the span with a few words either side (a shape's "is a…") is flagged the same way
+            at = max(0, f.start - 24)
+            near = review(text[at:f.end + 24])
+            assert any(g.kind == f.kind and (g.start + at, g.end + at) == (f.start, f.end) for g in near), (span, near)
 
 
 @settings(max_examples=200, deadline=None, database=None)

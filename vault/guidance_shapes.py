@@ -1,0 +1,242 @@
+"""Shapes the facts-only reviewer finds beyond fixed phrases: a person labelled ("is a …",
+"a right …", "they're all …s"), a note-style hedge at the start of a clause ("think she's
+scared of him", "reckon…"), a modal guess ("must be the agency staff") and an inference
+stated as fact ("he is being exploited by…").
+
+The grammar is here; the words are data (``[person_labels]``, ``[note_hedges]`` and
+``[inference]`` in ``data/guidance_rules.toml``, which an organisation's file extends), and
+the negative words a sentiment lexicon knows can join the person-label nouns (VADER's, from
+the ``vaderSentiment`` package, read from the installed package; nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from vault.guidance_text import Span
+
+JUDGEMENTAL = "judgemental"
+OPINION = "opinion"
+
+_WORD = r"[\w'’-]+"
+# A verb "to be" that says what someone is: "is", "are", "'s", "'re", "being"…
+_ADVERBS = (r"(?:(?:such|just|also|really|basically|now|always|still|known|all|aal|nothing\s+but|literally|"
+            r"definitely|deffo|defo|def|clearly|obviously|obvs|totally|very|so|proper|bone|dead|well|quite|"
+            r"pretty|too|extremely|completely|absolutely|being|being\s+a|a\s+bit|bit|not|a\s+wee\s+bit|"
+            r"turning\s+into|like)\s+)*")
+_NOT_A_PERSON = frozenset("it that this there which what here who everything something nothing things".split())
+# What may come just before a clause that opens with a hedge: a stop, a comma, a dash, "but"…
+_CLAUSE_MARKS = frozenset("\n,;:.!?(–—")
+_OPENERS = frozenset(("but", "and", "so", "tbh", "though", "tho", "cos", "coz", "because"))
+# Fast scans (a literal first word) for where a shape may begin; the word's start is checked after.
+# (Written as tries: the regex engine tries a position faster when branches share a first letter.)
+_COPULA_FAST = re.compile(r"(?:i(?:s|sn['’]?t)|are|w(?:as|ere|asn['’]?t)|be(?:ing|en|com(?:e|ing))|['’](?:s|re))\s+")
+_PLURAL_FAST = re.compile(r"(?:a(?:re|ll|al)|were|being|th(?:em|ose)|of\s+the|['’]re)\s+")
+
+
+_WORD_RE = re.compile(_WORD)
+
+
+def _word_starts(folded: str, at: int) -> bool:
+    return at == 0 or folded[at] in "'’" or not (folded[at - 1].isalnum() or folded[at - 1] == "_")
+_STOP = frozenset("and or but who that which with to at in on for of from when as because cos by if so".split())
+
+
+def _words(table: Mapping[str, Any], key: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{key} must be a list of non-empty strings")
+    return [" ".join(v.lower().replace("’", "'").split()) for v in value]
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(r"\s+".join(re.escape(w).replace("'", "['’]") for w in phrase.split())
+                    for phrase in sorted(set(words), key=lambda p: (-len(p), p)))
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+@functools.cache
+def vader_negatives(below: float) -> frozenset[str]:
+    """The words VADER's lexicon scores at or below ``below`` (about -4 to +4), from the
+    installed ``vaderSentiment`` package; empty if it is not installed."""
+    try:
+        data = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return frozenset()
+    found = set()
+    for line in data.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].isalpha():
+            try:
+                if float(parts[1]) <= below:
+                    found.add(parts[0].lower())
+            except ValueError:
+                continue
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeFinding:
+    kind: str
+    span: Span
+    message: str
+    suggestion: str
+
+
+class Shapes:
+    """The compiled shapes. Built by :class:`vault.guidance_rules.Rules` from its data."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        labels = data["person_labels"]
+        self.label_message = str(labels["message"])
+        self.label_suggestion = str(labels["suggestion"])
+        lexicon = labels.get("lexicon", "")
+        if lexicon not in ("", "vader"):
+            raise ValueError("person_labels.lexicon must be \"vader\" or \"\"")
+        excluded = set(_words(labels, "lexicon_exclude"))
+        negatives = vader_negatives(float(labels.get("lexicon_below", -1.5))) if lexicon else frozenset()
+        self.lexicon = frozenset(negatives - excluded)
+        self.nouns = frozenset(_words(labels, "nouns"))
+        self.adjectives = frozenset(_words(labels, "adjectives"))
+        self.intensifiers = frozenset(_words(labels, "intensifiers"))
+        self.people = frozenset(_words(labels, "people"))
+        self.safe_nouns = frozenset(_words(labels, "safe_nouns"))
+        # Each shape is found from a fast scan for its first word, then matched there.
+        article = (r"(?P<article>an?|another|some\s+kind\s+of|some\s+sort\s+of|one\s+of\s+the|"
+                   r"(?:a\s+)?(?:right|proper|real|total)\s+(?:bunch|pack|load|gang)\s+of|"
+                   r"a\s+(?:bunch|pack|load|gang)\s+of|such\s+an?)\s+")
+        self.plural_rest = re.compile(
+            _ADVERBS + r"(?:(?:a\s+)?(?:right\s+|proper\s+)?(?:bunch|pack|load|gang|lot|set)\s+of\s+)?"
+            r"(?P<noun>" + _WORD + ")")
+        adjective = (r"(?P<adj>" + _alternation(sorted(self.adjectives) or ["(?!)"]) + r")\b(?!['’\-]\w)"
+                     r"(?!\s+(?:to|about|with|for|at)\b)")
+        hedges = data["note_hedges"]
+        self.hedge_message = str(hedges["message"])
+        self.hedge_suggestion = str(hedges["suggestion"])
+        self.hedge_before = frozenset(_words(hedges, "before"))
+        self.hedge = re.compile(
+            r"(?:" + _alternation(_words(hedges, "verbs")) + r")\b(?=\s+(?!about\b|of\b|so\b|you\b|u\b)[\w'’])")
+        inference = data["inference"]
+        self.inference_message = str(inference["message"])
+        self.inference_suggestion = str(inference["suggestion"])
+        adverbs = r"(?:(?:" + _alternation(_words(inference, "adverbs")) + r")\s+)*"
+        self.done_to = re.compile(r"(?:being|been|getting|gettin|got)\s+" + adverbs + r"(?:"
+                                  + _alternation(_words(inference, "done_to")) + r")\b")
+        doing = adverbs + r"(?:" + _alternation(_words(inference, "doing")) + r")\b"
+        # After "is", "'s", "are"…: a label ("a right madam"), a labelling adjective, or an inference.
+        self.after_copula = re.compile(_ADVERBS + "(?:" + article + "|" + adjective + "|" + doing + ")")
+        self.must = re.compile(
+            r"must\s+(?:be\s+(?:the|a|an|him|her|them|his|their|why|because|" + _WORD + r"ing)\b|know|knows|of\b)")
+
+    def find(self, text: str, folded: str) -> Iterator[ShapeFinding]:
+        """Every shape in ``folded`` (the text in lower case, same offsets)."""
+        label = (self.label_message, self.label_suggestion)
+        for m in _COPULA_FAST.finditer(folded):
+            at = m.start()
+            if not _word_starts(folded, at) or self._about_a_thing(folded, at):
+                continue
+            found = self.after_copula.match(folded, m.end())
+            if found is None:
+                continue
+            if found.group("article") is not None:
+                end = self._label_end(folded, found.end(), plural="of" in found.group("article").split())
+                if end is not None:
+                    yield ShapeFinding(JUDGEMENTAL, (found.start("article"), end), *label)
+            elif found.group("adj") is not None:
+                yield ShapeFinding(JUDGEMENTAL, found.span("adj"), *label)
+            else:
+                yield ShapeFinding(OPINION, (at, found.end()), self.inference_message, self.inference_suggestion)
+        for m in _PLURAL_FAST.finditer(folded):
+            if not _word_starts(folded, m.start()):
+                continue
+            found = self.plural_rest.match(folded, m.end())
+            if found is not None:
+                noun = found.group("noun").replace("’", "'")
+                if noun.endswith("s") and self._is_label(_singular(noun)):
+                    yield ShapeFinding(JUDGEMENTAL, found.span("noun"), *label)
+        for m in self.hedge.finditer(folded):
+            start = self._hedge_start(folded, m.start())
+            if start is not None:
+                yield ShapeFinding(OPINION, (start, m.end()), self.hedge_message, self.hedge_suggestion)
+        for pattern in (self.done_to, self.must):
+            for m in pattern.finditer(folded):
+                if _word_starts(folded, m.start()):
+                    yield ShapeFinding(OPINION, m.span(), self.inference_message, self.inference_suggestion)
+
+    def _hedge_start(self, folded: str, at: int) -> int | None:
+        """Where a hedge verb at ``at`` starts its clause, with up to two words before it ("i",
+        "def", "dont"), or None if it is not at the start of a clause ("she thinks…")."""
+        if not _word_starts(folded, at):
+            return None
+        start = at
+        for _ in range(3):
+            j = start
+            while j > 0 and folded[j - 1] in " \t":
+                j -= 1
+            if j == 0 or folded[j - 1] in _CLAUSE_MARKS or (folded[j - 1] in "-–—" and folded[j - 2:j - 1].isspace()):
+                return start
+            k = j
+            while k > 0 and (folded[k - 1].isalnum() or folded[k - 1] in "'’"):
+                k -= 1
+            word = folded[k:j].replace("’", "'")
+            if word in _OPENERS:
+                return start
+            if word not in self.hedge_before or k == j:
+                return None
+            start = k
+        return None
+
+    def _is_label(self, word: str) -> bool:
+        return word in self.nouns or word in self.lexicon
+
+    def _about_a_thing(self, folded: str, copula: int) -> bool:
+        """ "It's a nightmare", "that was a problem": said of a thing, not a person."""
+        j = copula
+        while j > 0 and folded[j - 1] in " \t":
+            j -= 1
+        k = j
+        while k > 0 and j - k < 12 and (folded[k - 1].isalnum() or folded[k - 1] in "'’"):
+            k -= 1
+        return folded[k:j].replace("’", "'") in _NOT_A_PERSON
+
+    def _label_end(self, folded: str, at: int, plural: bool) -> int | None:
+        """Where the label that starts at ``at`` ends, or None if the words there are no label:
+        up to four words, stopping at a clause word ("who", "at", "and"…)."""
+        words = []
+        for m in _WORD_RE.finditer(folded, at, at + 60):
+            word = m.group().replace("’", "'")
+            if word in _STOP or len(words) == 4:
+                break
+            words.append((word, m.end() - at))
+        if any((_singular(w) if plural else w) in self.safe_nouns for w, _ in words):
+            return None  # "a domestic abuse survivor", "a total stranger"
+        strong = False  # an intensifier or a negative adjective seen so far
+        for i, (word, end) in enumerate(words):
+            stem = _singular(word) if plural else word
+            if self._is_label(stem) or self._is_label(word):
+                return at + end
+            if (strong and (stem in self.people or word in self.people)):
+                return at + end
+            if word in self.intensifiers or word in self.adjectives or word in self.lexicon:
+                strong = True
+                if i + 1 < len(words) and words[i + 1][0] not in _STOP and word in self.intensifiers:
+                    nxt = words[i + 1][0]
+                    if (_singular(nxt) if plural else nxt) not in self.safe_nouns and nxt not in self.adjectives:
+                        return at + words[i + 1][1]
+            elif folded[at + end:at + end + 1] != ",":
+                break  # a plain noun: "she is a carer"
+        return None
