@@ -216,7 +216,7 @@ class Shapes:
     def _label_end(self, folded: str, at: int, plural: bool) -> int | None:
         """Where the label that starts at ``at`` ends, or None if the words there are no label:
         up to four words, stopping at a clause word ("who", "at", "and"…)."""
-        words = []
+        words: list[tuple[str, int]] = []
         for m in _WORD_RE.finditer(folded, at, at + 60):
             word = m.group().replace("’", "'")
             if word in _STOP or len(words) == 4:
