@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 from tests.conftest import ADMIN, Built
 from tests.tui.test_app import _login, settle
 from tui.app import make_app
-from tui.screens.compose import DangerScreen
+from tui.screens.compose_steps import DangerScreen
 from tui.screens.contacts import ContactsScreen
 from vault import audit, contacts, crypto
 from vault.contacts import ContactEntry

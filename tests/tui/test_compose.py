@@ -9,7 +9,8 @@ from textual.widgets import Button, DataTable, Input, Select, TextArea
 from tests.conftest import ADMIN, Built
 from tests.tui.test_app import _login, _status, released, settle
 from tui.app import make_app
-from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
+from tui.screens.compose import ComposeScreen
+from tui.screens.compose_steps import ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
 from tui.screens.record import RecordScreen
 from tui.screens.records import RecordsScreen
 

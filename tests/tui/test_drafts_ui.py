@@ -12,7 +12,8 @@ from textual.widgets import Select
 from tests.conftest import ADMIN, Built
 from tests.tui.test_app import _login, _status, every_screen, released, settle
 from tui.app import make_app
-from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, WhoNeedsToKnowScreen
+from tui.screens.compose import ComposeScreen
+from tui.screens.compose_steps import ConfirmSubmitScreen, WhoNeedsToKnowScreen
 from tui.screens.login import LoginScreen
 from tui.screens.records import RecordsScreen
 from tui.widgets.plain import DataTable, Input, TextArea

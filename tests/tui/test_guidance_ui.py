@@ -12,7 +12,8 @@ from textual.widgets import Button, TextArea
 from tests.conftest import Built
 from tests.tui.test_app import _login, _status, released, settle
 from tui.app import make_app
-from tui.screens.compose import ComposeScreen, ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
+from tui.screens.compose import ComposeScreen
+from tui.screens.compose_steps import ConfirmSubmitScreen, DangerScreen, WhoNeedsToKnowScreen
 from tui.widgets.guidance_panel import GuidancePanel
 
 # Sentences the reviewer flags whatever its rules' details: a closed question suggesting an act,

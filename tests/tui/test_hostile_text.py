@@ -605,7 +605,8 @@ def check_toast(app: App[Any], where: str, problems: Problems) -> None:
 
 
 async def test_the_writing_screen_keeps_and_shows_any_text(vault: Vault, hostile: Hostile) -> None:
-    from tui.screens.compose import ComposeScreen, DangerScreen
+    from tui.screens.compose import ComposeScreen
+    from tui.screens.compose_steps import DangerScreen
 
     problems = Problems()
     first, second = halves(ONE_LINE)

@@ -188,7 +188,8 @@ class RecordsScreen(VaultScreen):
             self.query_one("#records", DataTable).add_row(*row_of(record), key=str(record.id))
 
     def action_write(self) -> None:
-        from tui.screens.compose import ComposeScreen, DangerScreen
+        from tui.screens.compose import ComposeScreen
+        from tui.screens.compose_steps import DangerScreen
 
         def answered(immediate: bool | None) -> None:
             if immediate is not None:
