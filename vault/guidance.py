@@ -145,7 +145,8 @@ _NOT_NAMES = frozenset(
 )
 _QUESTION = re.compile(r"[^?]*\?+")
 _CLOSING = frozenset("\"”'’")
-_LETTER = re.compile(r"\w")
+def _has_letter(text: str, start: int = 0, end: int | None = None) -> bool:
+    return any(c.isalpha() for c in text[start:end])
 
 
 def _suggests(clause: str, rules: Rules) -> Suggests | None:
@@ -210,7 +211,7 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
         if not _IF.match(rest):  # "Can you tell me if…" is a yes/no question after all
             return None
         body = rest
-    if not _LETTER.search(body) or _ASK_START.match(body):
+    if not _has_letter(body) or _ASK_START.match(body):
         return None  # "I asked if…" is judged as a reported question
     if marked:
         closed = _CLOSED_ANY.match(body) is not None
@@ -266,11 +267,11 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
             for m in _QUESTION.finditer(text, a + 1, b):
                 at = m.end()
                 qa, qb = trim(text, m.start(), m.end())
-                found = _judge_question(text[qa:qb], rules) if _LETTER.search(text, qa, qb) else None
+                found = _judge_question(text[qa:qb], rules) if _has_letter(text, qa, qb) else None
                 if found is not None:
                     yield Finding(LEADING_QUESTION, qa, qb, *found)
             qa, qb = trim(text, at, b - 1 if text[b - 1] in _CLOSING else b)  # asked without a "?"
-            found = _judge_question(text[qa:qb], rules, False) if _LETTER.search(text, qa, qb) else None
+            found = _judge_question(text[qa:qb], rules, False) if _has_letter(text, qa, qb) else None
             if found is not None:
                 yield Finding(LEADING_QUESTION, qa, qb, *found)
     # 2. A question typed as it was asked: the sentence ends in "?" outside any quotation, or
@@ -306,7 +307,7 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
             body = clause
             if _IF.match(body) or body[:4].lower() == "that":
                 body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
-            group = _suggests(body, rules) if _LETTER.search(body) else None
+            group = _suggests(body, rules) if _has_letter(body) else None
             if group is not None:
                 at = s_start + m.start("clause")
                 yield Finding(LEADING_QUESTION, *trim(text, at, at + len(clause)), *_finding(group, rules))
@@ -386,9 +387,10 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
             continue
         found.append(Finding(rule.kind, start, end, rule.message, rule.suggestion))
     found += [Finding(s.kind, *s.span, s.message, s.suggestion) for s in rules.shapes.find(text, folded)]
+    asked = Spans([(f.start, f.end) for f in findings])  # the questions: what they hold is no statement
     for finding in _overlaps_removed(found):
         start, end = finding.start, finding.end
-        if start in quotes or end - 1 in quotes:
+        if start in quotes or end - 1 in quotes or start in asked:
             continue
         i = max(0, bisect.bisect_right(sentence_starts, start) - 1)
         if i not in reported:

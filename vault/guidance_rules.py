@@ -51,6 +51,21 @@ def _expand(phrase: str) -> list[str]:
     return [e.replace("’", "'") for e in expanded]
 
 
+def _plural(phrase: str) -> str | None:
+    """The plural of a phrase's last word, or None when it has no plain one (a wildcard, a verb
+    form, an adjective ending)."""
+    head, _, last = phrase.rpartition(" ")
+    if not last.isalpha() or last.endswith(("s", "ing", "ed", "ly", "ful", "ous", "ive", "ic", "al", "ish")):
+        return None
+    if last.endswith("y") and last[-2:-1] not in ("a", "e", "o", "u"):
+        last = last[:-1] + "ies"
+    elif last.endswith(("ch", "sh", "x", "z")):
+        last += "es"
+    else:
+        last += "s"
+    return f"{head} {last}".strip()
+
+
 def _single_regex(phrase: str) -> re.Pattern[str]:
     """One expanded phrase on its own, to tell which phrase a match of the whole set was."""
     body = r"\s+".join(re.escape(w.rstrip("*")).replace("'", "['’]") + (r"\w*" if w.endswith("*") else "")
@@ -74,8 +89,11 @@ class PhraseSet:
         self._wild: list[tuple[str, re.Pattern[str], Rule]] = []
         self.pattern = re.compile(r"(?!)")
 
-    def add(self, phrase: str, rule: Rule) -> None:
-        for plain in _expand(phrase):
+    def add(self, phrase: str, rule: Rule, plurals: bool = False) -> None:
+        expanded = _expand(phrase)
+        if plurals:  # "liar": "liars" too; "drama queen": "drama queens"
+            expanded += [p for p in map(_plural, expanded) if p is not None]
+        for plain in expanded:
             if "*" in plain:
                 self._wild.append((plain, _single_regex(plain), rule))
             else:
@@ -153,7 +171,7 @@ class Rules:
                     after = re.compile(r"\s*(?:" + _alternation(_strings(group, "except_before")) + ")", re.I)
                 rule = Rule(kind, _text(group, "message"), _text(group, "suggestion"), after)
                 for phrase in _strings(group, "phrases"):
-                    self.labels.add(phrase, rule)
+                    self.labels.add(phrase, rule, plurals=kind == JUDGEMENTAL and after is None)
         self.labels.freeze()
         self.shapes = Shapes(data)
 

@@ -36,10 +36,11 @@ _OPENERS = frozenset(("but", "and", "so", "tbh", "though", "tho", "cos", "coz", 
 # Fast scans (a literal first word) for where a shape may begin; the word's start is checked after.
 # (Written as tries: the regex engine tries a position faster when branches share a first letter.)
 _COPULA_FAST = re.compile(r"(?:i(?:s|sn['’]?t)|are|w(?:as|ere|asn['’]?t)|be(?:ing|en|com(?:e|ing))|['’](?:s|re))\s+")
-_PLURAL_FAST = re.compile(r"(?:a(?:re|ll|al)|were|being|th(?:em|ose)|of\s+the|['’]re)\s+")
+_PLURAL_FAST = re.compile(r"(?:a(?:re|ll|al)|were|being|th(?:em|ose)|of|['’]re)\s+")
 
 
 _WORD_RE = re.compile(_WORD)
+_AND_A = re.compile(r"\b(?:and|or)\s+(?P<article>an?)\s+")
 
 
 def _word_starts(folded: str, at: int) -> bool:
@@ -114,6 +115,7 @@ class Shapes:
         self.adjectives = frozenset(_words(labels, "adjectives"))
         self.intensifiers = frozenset(_words(labels, "intensifiers"))
         self.people = frozenset(_words(labels, "people"))
+        self.modifiers = frozenset(_words(labels, "modifiers"))
         self.safe_nouns = frozenset(_words(labels, "safe_nouns"))
         # Each shape is found from a fast scan for its first word, then matched there.
         article = (r"(?P<article>an?|another|some\s+kind\s+of|some\s+sort\s+of|one\s+of\s+the|"
@@ -153,9 +155,16 @@ class Shapes:
             if found is None:
                 continue
             if found.group("article") is not None:
-                end = self._label_end(folded, found.end(), plural="of" in found.group("article").split())
-                if end is not None:
-                    yield ShapeFinding(JUDGEMENTAL, (found.start("article"), end), *label)
+                start, rest = found.start("article"), found.end()
+                for _ in range(3):  # "a hoarder and a slob"
+                    end = self._label_end(folded, rest, plural="of" in folded[start:rest].split())
+                    if end is not None:
+                        yield ShapeFinding(JUDGEMENTAL, (start, end), *label)
+                        break
+                    more = _AND_A.search(folded, rest, rest + 50)
+                    if more is None:
+                        break
+                    start, rest = more.start("article"), more.end()
             elif found.group("adj") is not None:
                 yield ShapeFinding(JUDGEMENTAL, found.span("adj"), *label)
             else:
@@ -227,16 +236,20 @@ class Shapes:
         strong = False  # an intensifier or a negative adjective seen so far
         for i, (word, end) in enumerate(words):
             stem = _singular(word) if plural else word
+            if i + 1 < len(words):
+                pair = f"{word} {words[i + 1][0]}"
+                if pair in self.nouns or _singular(pair) in self.nouns:
+                    return at + words[i + 1][1]  # "a soft touch", "a space cadet"
             if self._is_label(stem) or self._is_label(word):
                 return at + end
-            if (strong and (stem in self.people or word in self.people)):
+            if strong and (stem in self.people or word in self.people):
                 return at + end
-            if word in self.intensifiers or word in self.adjectives or word in self.lexicon:
+            if word in self.intensifiers and i + 1 < len(words):
+                nxt = words[i + 1][0]
+                if nxt not in self.adjectives and nxt not in self.modifiers and nxt not in self.intensifiers:
+                    return at + words[i + 1][1]  # "a right character"
+            if word in self.adjectives or word in self.lexicon:
                 strong = True
-                if i + 1 < len(words) and words[i + 1][0] not in _STOP and word in self.intensifiers:
-                    nxt = words[i + 1][0]
-                    if (_singular(nxt) if plural else nxt) not in self.safe_nouns and nxt not in self.adjectives:
-                        return at + words[i + 1][1]
-            elif folded[at + end:at + end + 1] != ",":
+            elif word not in self.modifiers and folded[at + end:at + end + 1] != ",":
                 break  # a plain noun: "she is a carer"
         return None
