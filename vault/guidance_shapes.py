@@ -178,9 +178,9 @@ class Shapes:
                 if noun.endswith("s") and self._is_label(_singular(noun)):
                     yield ShapeFinding(JUDGEMENTAL, found.span("noun"), *label)
         for m in self.hedge.finditer(folded):
-            start = self._hedge_start(folded, m.start())
-            if start is not None:
-                yield ShapeFinding(OPINION, (start, m.end()), self.hedge_message, self.hedge_suggestion)
+            opens = self._hedge_start(folded, m.start())
+            if opens is not None:
+                yield ShapeFinding(OPINION, (opens, m.end()), self.hedge_message, self.hedge_suggestion)
         for pattern in (self.done_to, self.must):
             for m in pattern.finditer(folded):
                 if _word_starts(folded, m.start()):
