@@ -203,8 +203,8 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
     while (stripped := _DISCOURSE.sub("", body, count=1)) != body:
         body = stripped
     opening = rules.open_start.match(body)
-    if (_last_word(body) in _TAG_ENDS and _TAG.search(body, max(0, len(body) - 40))
-            and (opening is None or _IF.match(body, opening.end()))):
+    ends_as_tag = body.rstrip(_NOT_WORD).rpartition(" ")[2].lower() in _TAG_ENDS and _tag_at_end(body)
+    if ends_as_tag and (opening is None or _IF.match(body, opening.end())):
         return rules.tag_message, rules.tag_suggestion
     if opening is not None:
         rest = body[opening.end():].lstrip(" ,")
@@ -226,18 +226,34 @@ def _judge_question(unit: str, rules: Rules, marked: bool = True) -> tuple[str, 
     return None if group is None else _finding(group, rules)
 
 
+_TAG_STARTS = frozenset("""didnt doesnt dont isnt wasnt werent arent hasnt havent hadnt wont wouldnt couldnt cant
+    shouldnt aint innit init int did does do is was were are has have had will would could can right yeah yes no eh
+    ok okay correct true am yh ye""".split())
 _TAG_ENDS = frozenset("""he she they it you i we there that u ya ye innit init right yeah yes no eh ok okay correct
     true yh duck love luv hun hon pet mate babe darling nan hen son pal like though tho then aye""".split())
 
 
-def _last_word(body: str) -> str:
+def _tag_at_end(body: str) -> bool:
+    """Whether ``body`` ends with a tag, tried only where one of its last four words begins
+    (a search along the whole text would try every position)."""
     end = len(body)
-    while end > 0 and not body[end - 1].isalnum():
-        end -= 1
-    start = end
-    while start > 0 and body[start - 1].isalnum():
-        start -= 1
-    return body[start:end].lower()
+    for _ in range(4):
+        while end > 0 and not body[end - 1].isalnum():
+            end -= 1
+        start = end
+        while start > 0 and (body[start - 1].isalnum() or body[start - 1] in "'’"):
+            start -= 1
+        if start == 0:
+            return False
+        at = start
+        while at > 0 and body[at - 1].isspace():
+            at -= 1
+        if at > 0 and body[at - 1] == ",":
+            at -= 1
+        if body[start:end].lower().replace("'", "").replace("’", "") in _TAG_STARTS and _TAG.match(body, at):
+            return True
+        end = start
+    return False
 
 
 def _open_at_end(body: str, rules: Rules) -> bool:
@@ -280,10 +296,8 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
     while last > s_start and text[last] in "\"”'’)]":
         last -= 1
     unit_start = max([s_start] + [b for _, b in inner if b <= last])
-    if last not in quotes and unit_start <= last and (
-            text[last] == "?" or _MAY_OPEN.match(folded, unit_start, last + 1)
-            or _MAY_TAG.search(folded, max(unit_start, last - 24), last + 1)):
-        marked = text[last] == "?"
+    marked = text[last] == "?"
+    if last not in quotes and unit_start <= last and (marked or _may_be_closed(folded, unit_start, last + 1)):
         unit = blank(text, unit_start, last + 1, inner)
         found = _judge_question(unit, rules, marked)
         if found is not None:
@@ -293,7 +307,13 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
     # 3. A question the writer reports asking: "I asked whether…", "asked him was he there".
     if _ASK_VERB.search(folded, s_start, s_end):
         plain = blank(text, s_start, s_end, inner)
+        plain_folded = blank(folded, s_start, s_end, inner)
         for verb in _ASK_VERB.finditer(folded, s_start, s_end):
+            if verb.start() > 0 and folded[verb.start() - 1].isalnum():
+                continue  # inside a word ("basked")
+            after = verb.end() - s_start
+            if not _ASK_CLAUSE.search(plain_folded, after, after + 48):
+                continue  # no "if", "whether", "that" or auxiliary soon after: nothing reported
             asked = _ASK.match(plain, verb.start() - s_start)
             if asked is None or not _writer_asks(plain, asked):
                 continue
@@ -331,7 +351,8 @@ _WORD_BEFORE = re.compile(r"([\w'’]+)[ \t]*$")
 _ASK_ADVERBS = frozenset("then also again gently just calmly later first directly specifically".split())
 
 
-_ASK_VERB = re.compile(r"\b(?:ask|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|said to)")
+_ASK_CLAUSE = re.compile(r"(?:if|whether|that|" + _AUX + r")\b")
+_ASK_VERB = re.compile(r"(?:ask|checked|enquired|inquired|questioned|wanted to know|put it to|suggested to|said to)")
 _ASK_WORDS = ("ask", "checked", "enquired", "inquired", "wanted", "put it", "suggested", "said to")
 _MAY_ASK = ("?", *_ASK_WORDS)
 # Loose, whole-text tests for a closed question typed without "?": one that opens with an
@@ -341,6 +362,27 @@ _MAY_OPEN = re.compile(
     r"(?:(?:so|and|but|ok|okay|right|well|now|then|also|sorry|just|um|erm|er)\W+)*(?:" + _AUX + r"|so)\b")
 _MAY_TAG = re.compile(r"(?:n['’]?t\s+\w+|innit|init|int\s+it|\b(?:did|does|do|is|was|were|are|has|have|had|will|"
                       r"would|could|can)\s+(?:he|she|they|it|you|ye|u|ya))(?:\s+\w+)?\W*$")
+
+
+_OPENING_WORDS = frozenset(
+    """did didn't didnt was wis wiz wasn't wasnt were weren't werent is isn't isnt are aren't arent has hasn't hasnt
+    have haven't havent had hadn't hadnt does doesn't doesnt do don't dont can can't cant could couldn't couldnt
+    would wouldn't wouldnt will won't wont should shouldn't shouldnt shall might must am so and but ok okay right
+    well now then also sorry just um erm er q question me staff worker sw kw i""".split())
+
+
+def _may_be_closed(folded: str, a: int, b: int) -> bool:
+    """Loose: whether ``folded[a:b]`` may be a closed question typed without "?" (its first word
+    is an auxiliary or a word said before one) or may end with a tag."""
+    first = _FIRST_WORD.match(folded, a, b)
+    if first is not None and first.group(1).replace("’", "'") in _OPENING_WORDS and _MAY_OPEN.match(folded, a, b):
+        return True
+    tail = folded[max(a, b - 30):b].rstrip(_NOT_WORD).rpartition(" ")[2]
+    return tail in _TAG_ENDS and _MAY_TAG.search(folded, max(a, b - 24), b) is not None
+
+
+_FIRST_WORD = re.compile(r"[^a-z]*([a-z'’]+)")
+_NOT_WORD = " \t\n?!.,;:\"“”'‘’)]-–—"
 
 
 def _maybe_questions(folded: str, sentence_spans: list[Span], quotes: Spans) -> list[int]:
@@ -354,7 +396,7 @@ def _maybe_questions(folded: str, sentence_spans: list[Span], quotes: Spans) -> 
             found.add(bisect.bisect_right(starts, at) - 1)
             at = folded.find(needle, at + 1)
     for i, (a, b) in enumerate(sentence_spans):
-        if _MAY_OPEN.match(folded, a, b) or _MAY_TAG.search(folded, max(a, b - 24), b):
+        if i not in found and _may_be_closed(folded, a, b):
             found.add(i)
     for a, _ in quotes.spans:
         found.add(bisect.bisect_right(starts, a) - 1)

@@ -149,10 +149,8 @@ class Shapes:
         label = (self.label_message, self.label_suggestion)
         for m in _COPULA_FAST.finditer(folded):
             at = m.start()
-            if not _word_starts(folded, at) or self._about_a_thing(folded, at):
-                continue
             found = self.after_copula.match(folded, m.end())
-            if found is None:
+            if found is None or not _word_starts(folded, at) or self._about_a_thing(folded, at):
                 continue
             if found.group("article") is not None:
                 start, rest = found.start("article"), found.end()
