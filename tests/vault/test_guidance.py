@@ -30,7 +30,11 @@ def _load_eval():  # type: ignore[no-untyped-def]
 
 EVAL = _load_eval()
 DEVELOPMENT_SETS = ("guidance_labelled.toml", "guidance_labelled_b.toml")
-HELD_OUT = "guidance_heldout.toml"
+HELD_OUT = "guidance_heldout.toml"  # set C: held out until issue 16 rebuilt the rules; a development set since
+RUSHED_SETS = ("guidance_dev_d1.toml", "guidance_dev_d2.toml")  # issue 16: hurried, real-world voices
+HELD_OUT_E = "guidance_heldout_e.toml"  # written after the issue-16 rules were frozen, by someone who never saw them
+# Set E's recall floors are its first measurement (set by whoever first runs it; None until then).
+HELD_OUT_E_FLOORS: dict[str, float] | None = None
 GROUPS = {"leading", "open", "neutral", "opinion", "judgemental", "fact", "quoted", "hard_negative", "mixed"}
 
 
@@ -41,7 +45,7 @@ def _kinds(text: str) -> set[str]:
 # --- the labelled sets and the quality bar (the issue's thresholds) ---------------------------
 
 
-@pytest.mark.parametrize("name", [*DEVELOPMENT_SETS, HELD_OUT])
+@pytest.mark.parametrize("name", [*DEVELOPMENT_SETS, HELD_OUT, *RUSHED_SETS])
 def test_a_labelled_set_is_well_formed(name: str) -> None:
     cases = EVAL.load(HERE / name)
     assert len(cases) >= 300
@@ -65,9 +69,9 @@ def test_the_reviewer_meets_the_quality_bar_on_the_development_sets(name: str) -
 
 
 def test_the_held_out_set_keeps_its_measured_figures() -> None:
-    """Set C was written after the rules were final and is never tuned against. Its false-flag
-    and quoted-speech bars are the issue's; its recall floors are the figures first measured
-    (stated in the README), so that no change quietly makes unseen wording worse."""
+    """Set C was written after the rules of the time were final; issue 16 rebuilt the rules with
+    it as a development set. Its false-flag and quoted-speech bars are the issue's; its recall
+    floors are the figures first measured while it was held out (stated in the README)."""
     figures = EVAL.evaluate(EVAL.load(HERE / HELD_OUT))
     leading, opinion, judgemental = (figures.kinds[k] for k in (LEADING_QUESTION, OPINION, JUDGEMENTAL))
     report = EVAL.table(HELD_OUT, figures)
@@ -75,6 +79,36 @@ def test_the_held_out_set_keeps_its_measured_figures() -> None:
     assert opinion.recall >= 0.89 and opinion.false_flag_rate <= 0.05, report
     assert judgemental.recall >= 0.73 and judgemental.false_flag_rate <= 0.05, report
     assert figures.quoted_flags == 0, report
+
+
+@pytest.mark.parametrize("name", RUSHED_SETS)
+def test_the_reviewer_meets_the_issue_16_targets_on_rushed_writing(name: str) -> None:
+    """Sets D1 and D2 (issue 16): leading-question recall >= 0.90 with <= 3% of open or neutral
+    questions flagged; opinion and judgemental recall >= 0.85 with <= 5% of factual sentences
+    flagged; nothing flagged inside the person's quoted words."""
+    figures = EVAL.evaluate(EVAL.load(HERE / name))
+    leading, opinion, judgemental = (figures.kinds[k] for k in (LEADING_QUESTION, OPINION, JUDGEMENTAL))
+    report = EVAL.table(name, figures)
+    assert len(EVAL.load(HERE / name)) >= 520, report
+    assert leading.recall >= 0.90 and leading.false_flag_rate <= 0.03, report
+    assert opinion.recall >= 0.85 and opinion.false_flag_rate <= 0.05, report
+    assert judgemental.recall >= 0.85 and judgemental.false_flag_rate <= 0.05, report
+    assert figures.quoted_spans >= 40 and figures.quoted_flags == 0, report
+
+
+def test_the_held_out_set_e_keeps_the_bars() -> None:
+    """Set E is written after the rules were frozen and never tuned against. Its false-flag and
+    quoted-speech bars are the issue's; its recall floors, once measured, go in HELD_OUT_E_FLOORS."""
+    if not (HERE / HELD_OUT_E).exists():
+        pytest.skip("set E is not written yet")
+    figures = EVAL.evaluate(EVAL.load(HERE / HELD_OUT_E))
+    report = EVAL.table(HELD_OUT_E, figures)
+    assert figures.kinds[LEADING_QUESTION].false_flag_rate <= 0.03, report
+    assert figures.kinds[OPINION].false_flag_rate <= 0.05, report
+    assert figures.kinds[JUDGEMENTAL].false_flag_rate <= 0.05, report
+    assert figures.quoted_flags == 0, report
+    for kind, floor in (HELD_OUT_E_FLOORS or {}).items():
+        assert figures.kinds[kind].recall >= floor, report
 
 
 def test_the_evaluation_counts_what_it_says() -> None:
