@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from vault.guidance_rules import (
     JUDGEMENTAL,
@@ -421,40 +421,42 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
         findings.extend(_leading(text, folded, sentence_spans[i], quotes, rules))
     sentence_starts = [a for a, _ in sentence_spans]
     reported: dict[int, ReportedSpeech] = {}  # by sentence, worked out when a phrase is found in it
-    found: list[Finding] = []
+    found: list[_Found] = []  # (start, end, kind, message, suggestion): a Finding once it is kept
     for m in rules.labels.pattern.finditer(folded):
         start, end = m.span()
         rule = rules.labels.rule_of(m.group())
         if rule.except_before is not None and rule.except_before.match(text, end):
             continue
-        found.append(Finding(rule.kind, start, end, rule.message, rule.suggestion))
-    found += [Finding(s.kind, *s.span, s.message, s.suggestion) for s in rules.shapes.find(text, folded)]
+        found.append((start, end, rule.kind, rule.message, rule.suggestion))
+    found += [(*s.span, s.kind, s.message, s.suggestion) for s in rules.shapes.find(text, folded)]
     asked = Spans([(f.start, f.end) for f in findings])  # the questions: what they hold is no statement
-    for finding in _overlaps_removed(found):
-        start, end = finding.start, finding.end
+    for start, end, kind, message, suggestion in _overlaps_removed(found):
         if start in quotes or end - 1 in quotes or start in asked:
             continue
         i = max(0, bisect.bisect_right(sentence_starts, start) - 1)
         if i not in reported:
             reported[i] = ReportedSpeech(text, folded, sentence_spans[i] if sentence_spans else (0, len(text)))
         if start not in reported[i]:
-            findings.append(finding)
+            findings.append(Finding(kind, start, end, message, suggestion))
     findings.sort(key=lambda f: (f.start, f.end, f.kind))
     return findings
 
 
-def _overlaps_removed(found: list[Finding]) -> list[Finding]:
+_Found = tuple[int, int, str, str, str]
+
+
+def _overlaps_removed(found: list[_Found]) -> list[_Found]:
     """Phrase and shape findings of one kind that overlap become one finding over them all
     (with the first one's words): "a nasty" and "nasty piece of work" are one label."""
-    found.sort(key=lambda f: (f.start, -f.end, f.kind))
-    kept: list[Finding] = []
+    found.sort(key=lambda f: (f[0], -f[1], f[2]))
+    kept: list[_Found] = []
     last: dict[str, int] = {}  # kind: index in kept of its last finding
     for f in found:
-        i = last.get(f.kind)
-        if i is not None and f.start < kept[i].end:
-            if f.end > kept[i].end:
-                kept[i] = replace(kept[i], end=f.end)
+        i = last.get(f[2])
+        if i is not None and f[0] < kept[i][1]:
+            if f[1] > kept[i][1]:
+                kept[i] = (kept[i][0], f[1], *kept[i][2:])
             continue
-        last[f.kind] = len(kept)
+        last[f[2]] = len(kept)
         kept.append(f)
     return kept

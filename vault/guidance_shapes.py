@@ -122,10 +122,13 @@ class Shapes:
                    r"(?:a\s+)?(?:right|proper|real|total)\s+(?:bunch|pack|load|gang)\s+of|"
                    r"a\s+(?:bunch|pack|load|gang)\s+of|such\s+an?)\s+")
         self.plural_rest = re.compile(
-            _ADVERBS + r"(?:(?:a\s+)?(?:right\s+|proper\s+)?(?:bunch|pack|load|gang|lot|set)\s+of\s+)?"
+            r"(?:(?:all|aal|just|such|basically|nothing\s+but|a\s+load\s+of|a\s+bunch\s+of|a\s+pack\s+of|"
+            r"a\s+right\s+bunch\s+of|a\s+proper\s+bunch\s+of|a\s+gang\s+of|a\s+lot\s+of|a\s+set\s+of)\s+)*"
             r"(?P<noun>" + _WORD + ")")
         adjective = (r"(?P<adj>" + _alternation(sorted(self.adjectives) or ["(?!)"]) + r")\b(?!['’\-]\w)"
                      r"(?!\s+(?:to|about|with|for|at)\b)")
+        people = sorted(self.people | {p + "s" for p in self.people})
+        self.typical = re.compile(r"typical\s+(?:" + _WORD + r"\s+){0,2}?(?:" + _alternation(people) + r")\b")
         hedges = data["note_hedges"]
         self.hedge_message = str(hedges["message"])
         self.hedge_suggestion = str(hedges["suggestion"])
@@ -175,6 +178,9 @@ class Shapes:
                 noun = found.group("noun").replace("’", "'")
                 if noun.endswith("s") and self._is_label(_singular(noun)):
                     yield ShapeFinding(JUDGEMENTAL, found.span("noun"), *label)
+        for m in self.typical.finditer(folded):  # "typical lad", "a typical angry young man"
+            if _word_starts(folded, m.start()):
+                yield ShapeFinding(JUDGEMENTAL, m.span(), *label)
         for m in self.hedge.finditer(folded):
             opens = self._hedge_start(folded, m.start())
             if opens is not None:

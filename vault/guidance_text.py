@@ -43,15 +43,12 @@ def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
         node[_END] = True
     if not trie:
         raise ValueError("no phrases")
-    return re.compile(_trie_regex(trie, top=True) + r"(?![\w'’]\w)(?!\w)")
+    return re.compile(r"(?<!\w)" + _trie_regex(trie) + r"(?![\w'’]\w)(?!\w)")
 
 
-def _trie_regex(node: dict[Any, Any], top: bool = False) -> str:
-    # At the top, "no letter before" is checked after the first character, "(?<!\w.)", so that
-    # the pattern starts with a plain character set and the regex engine can skip ahead fast.
-    after_first = r"(?<!\w.)" if top else ""
+def _trie_regex(node: dict[Any, Any]) -> str:
     branches = [
-        _UNITS.get(ch, re.escape(ch)) + after_first + _trie_regex(child)
+        _UNITS.get(ch, re.escape(ch)) + _trie_regex(child)
         for ch, child in sorted(((k, v) for k, v in node.items() if k != _END), key=lambda kv: kv[0] == "*")
     ]
     if not branches:
