@@ -4,13 +4,21 @@
 each pointing at a span of the text with one plain sentence and an open alternative.
 It helps, never blocks. It is pure and deterministic: rules from a readable TOML file
 (``vault/data/guidance_rules.toml``, which an organisation can extend with its own file),
-regular expressions, no model and no network.
+regular expressions and word lists (one of them VADER's sentiment lexicon, read from the
+installed ``vaderSentiment`` package), no model and no network.
 
-What is never flagged: the person's own words in quotation marks, and what the record
-reports someone else said, thought or called somebody ("She said she thinks…").
-Questions are judged only when the writer asked them: a sentence ending in "?", a quote
-the writer introduces as their own question ("I asked him, 'Did…?'"), or a reported
-question ("I asked whether…").
+Structure over word lists (issue 16). A closed question the writer put is leading unless it is
+a neutral check: one that opens with an auxiliary ("did he…", "was it…"), ends with a tag
+("…didn't he", "…innit"), or is a statement said as a question ("so it was your uncle?"),
+typed with or without "?", quoted as the writer's own words, or reported ("I asked if…",
+"asked him was his stepdad there", "I put it to her that…"). Person labels, victim-blaming,
+note-style hedges and inference stated as fact are found as shapes
+(:mod:`vault.guidance_shapes`) as well as phrases.
+
+What is never flagged: the person's own words in quotation marks, what the record reports
+someone else said, thought or called somebody ("She said she thinks…", "(per ward)"), to
+the end of its clause only ("she said she fell but i reckon…": the hedge is the writer's),
+the questions the person asked, and what a question the writer asked holds.
 
 Findings never quote the text: they carry offsets, so a finding can be printed or
 logged without repeating what a person wrote.
