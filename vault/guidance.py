@@ -4,8 +4,7 @@
 each pointing at a span of the text with one plain sentence and an open alternative.
 It helps, never blocks. It is pure and deterministic: rules from a readable TOML file
 (``vault/data/guidance_rules.toml``, which an organisation can extend with its own file),
-regular expressions and word lists (one of them VADER's sentiment lexicon, read from the
-installed ``vaderSentiment`` package), no model and no network.
+regular expressions and word lists, no model and no network.
 
 Structure over word lists (issue 16). A closed question the writer put is leading unless it is
 a neutral check: one that opens with an auxiliary ("did he…", "was it…"), ends with a tag

@@ -5,8 +5,9 @@ stated as fact ("he is being exploited by…").
 
 The grammar is here; the words are data (``[person_labels]``, ``[note_hedges]`` and
 ``[inference]`` in ``data/guidance_rules.toml``, which an organisation's file extends), and
-the negative words a sentiment lexicon knows can join the person-label nouns (VADER's, from
-the ``vaderSentiment`` package, read from the installed package; nothing is downloaded).
+the negative words a sentiment lexicon knows can join the person-label nouns when an
+organisation turns it on (VADER's, read from the installed ``vaderSentiment`` package; nothing
+is downloaded; off by default, as it paid too little on the labelled sets).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class Shapes:
             raise ValueError("person_labels.lexicon must be \"vader\" or \"\"")
         excluded = set(_words(labels, "lexicon_exclude"))
         negatives = vader_negatives(float(labels.get("lexicon_below", -1.5))) if lexicon else frozenset()
+        if lexicon and not negatives:
+            raise ValueError("person_labels.lexicon = \"vader\" needs the vaderSentiment package installed")
         self.lexicon = frozenset(negatives - excluded)
         self.nouns = frozenset(_words(labels, "nouns"))
         self.adjectives = frozenset(_words(labels, "adjectives"))

@@ -3,6 +3,7 @@ shape, person labels and victim-blaming as shapes, hedges scoped per clause."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -146,11 +147,15 @@ def test_an_organisation_can_add_label_nouns_hedges_and_inferences(tmp_path: Pat
         assert kind not in {f.kind for f in review(text)}, text
 
 
-def test_the_lexicon_can_be_turned_off(tmp_path: Path) -> None:
+def test_the_sentiment_lexicon_is_off_unless_turned_on(tmp_path: Path) -> None:
+    assert review("she is a villain") == []  # a word only VADER's lexicon knows
     extra = tmp_path / "ours.toml"
-    extra.write_text('[person_labels]\nlexicon = ""\n', encoding="utf-8")
-    assert _kinds("she is a villain") == {JUDGEMENTAL}  # a word only VADER's lexicon knows
-    assert review("she is a villain", guidance.load_rules(extra)) == []
+    extra.write_text('[person_labels]\nlexicon = "vader"\n', encoding="utf-8")
+    if importlib.util.find_spec("vaderSentiment") is None:
+        with pytest.raises(InvalidInput, match="needs the vaderSentiment package"):
+            guidance.load_rules(extra)
+    else:
+        assert {f.kind for f in review("she is a villain", guidance.load_rules(extra))} == {JUDGEMENTAL}
 
 
 def test_a_bad_lexicon_name_is_one_sentence(tmp_path: Path) -> None:
