@@ -30,7 +30,13 @@ _ADVERBS = (r"(?:(?:such|just|also|really|basically|now|always|still|known|all|a
             r"definitely|deffo|defo|def|clearly|obviously|obvs|totally|very|so|proper|bone|dead|well|quite|"
             r"pretty|too|extremely|completely|absolutely|being|being\s+a|a\s+bit|bit|not|a\s+wee\s+bit|"
             r"turning\s+into|like)\s+)*")
-_NOT_A_PERSON = frozenset("it that this there which what here who everything something nothing things".split())
+_PERSONS = frozenset("""he she they you i we u ye who everyone everybody someone somebody nan gran grandad
+    grandma res su yp cyp pt resident residents client clients learner learners apprentice student pupil tenant
+    lads girls boys kids mates friends staff carer carers neighbour neighbours partner boyfriend girlfriend bf gf
+    fella ex stepdad stepmum uncle aunt auntie cousin brother sister niece nephew grandson granddaughter
+    them""".split())
+_NOT_A_PERSON = frozenset("""it that this there which what here who everything something nothing things the
+    his her their its our my your these those today tonight yesterday tomorrow""".split())
 # What may come just before a clause that opens with a hedge: a stop, a comma, a dash, "but"…
 _CLAUSE_MARKS = frozenset("\n,;:.!?(–—")
 _OPENERS = frozenset(("but", "and", "so", "tbh", "though", "tho", "cos", "coz", "because"))
@@ -119,6 +125,7 @@ class Shapes:
         self.intensifiers = frozenset(_words(labels, "intensifiers"))
         self.people = frozenset(_words(labels, "people"))
         self.modifiers = frozenset(_words(labels, "modifiers"))
+        self.of_things = frozenset(_words(labels, "said_of_things_too"))
         self.safe_nouns = frozenset(_words(labels, "safe_nouns"))
         # Each shape is found from a fast scan for its first word, then matched there.
         article = (r"(?P<article>an?|another|some\s+kind\s+of|some\s+sort\s+of|one\s+of\s+the|"
@@ -170,7 +177,9 @@ class Shapes:
                         break
                     start, rest = more.start("article"), more.end()
             elif found.group("adj") is not None:
-                yield ShapeFinding(JUDGEMENTAL, found.span("adj"), *label)
+                adjective = " ".join(found.group("adj").split())
+                if adjective not in self.of_things or self._about_a_person(text, folded, at):
+                    yield ShapeFinding(JUDGEMENTAL, found.span("adj"), *label)
             else:
                 yield ShapeFinding(OPINION, (at, found.end()), self.inference_message, self.inference_suggestion)
         for m in _PLURAL_FAST.finditer(folded):
@@ -218,6 +227,20 @@ class Shapes:
 
     def _is_label(self, word: str) -> bool:
         return word in self.nouns or word in self.lexicon
+
+    def _about_a_person(self, text: str, folded: str, copula: int) -> bool:
+        """Whether the word before the verb names a person: a pronoun, one of ``people`` (and
+        plurals), or a capitalised name ("Declan", and so "Pain is terrible" is taken for one)."""
+        j = copula
+        while j > 0 and folded[j - 1] in " \t":
+            j -= 1
+        k = j
+        while k > 0 and (folded[k - 1].isalnum() or folded[k - 1] in "'’-"):
+            k -= 1
+        word = folded[k:j].replace("’", "'")
+        if word in _PERSONS or word in self.people or _singular(word) in self.people:
+            return True
+        return text[k:k + 1].isupper() and text[k + 1:j].islower() and word not in _NOT_A_PERSON  # a name
 
     def _about_a_thing(self, folded: str, copula: int) -> bool:
         """ "It's a nightmare", "that was a problem": said of a thing, not a person."""

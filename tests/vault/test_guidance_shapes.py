@@ -73,7 +73,7 @@ def test_a_question_holds_no_opinion_or_label_of_the_writer() -> None:
     "he's one of those lads who thinks he's a gangster", "her type always end up back with him",
     "she hangs round with that lot from the flats", "Mrs H is a difficult, demanding old lady",
     "she's very difficult", "nan is a soft touch", "she's a hoarder and a slob",
-    "typical of that estate", "he's a liar at school",
+    "typical of that estate", "he's a liar at school", "Declan is a bit simple", "his sister is a terrible mother",
 ])
 def test_person_labels_are_judgemental(text: str) -> None:
     assert _kinds(text) == {JUDGEMENTAL}
@@ -95,6 +95,7 @@ def test_victim_blaming_is_judgemental(text: str) -> None:
     "She keeps going back to college late after lunch.", "It was a mess in the kitchen after the party.",
     "He told me his stepdad is a drunk and a bully.", "Mum said he's a nightmare at home.",
     "She said \"he's a right nasty piece of work\".", "He was a bit of a hero today.",
+    "the pain is terrible", "his leg is bad again", "the form is difficult to read", "the food was awful",
 ])
 def test_descriptions_and_reported_labels_are_not(text: str) -> None:
     assert _kinds(text) == set()
