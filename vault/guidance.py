@@ -182,14 +182,18 @@ _SUBJECT_PHRASE = re.compile(
 
 def _names_a_person_as_subject(clause: str, folded: str, rules: Rules) -> bool:
     """ "Did nan know…?", "Did your daughter's husband tell you…?": a neutral word (know, tell,
-    speak to) does not make a question neutral when a named person is who it asks about."""
+    speak to) does not make a question about what happened neutral when a named person is who
+    it asks about."""
     m = _SUBJECT_PHRASE.match(folded)
     if m is None or rules.person is None:
         return False
     words = m.group(1).split()
-    if re.split("['’]", words[0])[0] in _PLAIN_SUBJECTS:
-        return False
+    if re.split("['’]", words[0])[0] in _PLAIN_SUBJECTS or not _PAST.search(folded):
+        return False  # "Does your social worker know you're here?": a check, not about what happened
     return rules.person.phrases.search(" ".join(words[:2]))
+
+
+_PAST = re.compile(r"\b(?:did|didn['’]?t|was|wasn['’]?t|were|weren['’]?t|had|hadn['’]?t|knew|told|said|saw|heard)\b")
 
 
 _PLAIN_SUBJECTS = frozenset("you u ye ya yer i we he she they it there that this anyone anybody someone somebody "

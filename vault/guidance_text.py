@@ -241,6 +241,10 @@ _CLAUSE_BREAK = re.compile(
     r"|,\s*(?:prob|probs|probably|defo|deffo|obvs|imo|no\s+way|no\s+question|clearly|obviously|must)\b"
 )
 # "(per ward)", "as per care plan", "according to the nurse": the sentence is someone else's word.
+# A reporting verb that ends its sentence attributes all of it: "…, the manager said."
+_AFTER_THE_FACT = re.compile(r"(?:\s+(?:me|us|staff|so|today|yesterday|earlier|later|again|on\s+the\s+phone))*[\W]*$")
+_SAID_BY = re.compile(  # ", the manager ", ", mum " (not ", she wouldn't ")
+    r"[,–—-]\s*(?:(?!(?:wouldn|won|didn|doesn|don|couldn|can|not|never|wont|cant|dont|didnt)\b)[a-z'’]+\s+){1,3}$")
 _ATTRIBUTED = re.compile(r"\(\s*per\b|\bas\s+per\b|\baccording\s+to\b")
 _WORD_BEFORE = re.compile(r"([\w'’]+)\W*$")
 
@@ -252,8 +256,12 @@ class ReportedSpeech:
 
     def __init__(self, text: str, folded: str, sentence: Span) -> None:
         start, end = sentence
-        self.verb_ends = [m.end() for m in _REPORTING_WORDS.finditer(folded, start, end)
-                          if not _subject_is_writer(text, m.start())]
+        verbs = [m.span() for m in _REPORTING_WORDS.finditer(folded, start, end)
+                 if not _subject_is_writer(text, m.start())]
+        self.verb_ends = [b for _, b in verbs]
+        if verbs and _AFTER_THE_FACT.match(folded, verbs[-1][1], end) and _SAID_BY.search(
+                folded, max(start, verbs[-1][0] - 30), verbs[-1][0]):
+            self.verb_ends.insert(0, start)  # "She might be moved next week, the manager said."
         if (folded.find("per", start, end) >= 0 or folded.find("according", start, end) >= 0) and _ATTRIBUTED.search(
                 folded, start, end):
             self.verb_ends.insert(0, start)

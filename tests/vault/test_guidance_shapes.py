@@ -50,6 +50,8 @@ def test_a_closed_question_the_writer_put_is_leading(text: str, span: str) -> No
     "She asked was she in trouble?", "she asked me did I believe her", "Mum asked him if dad hit him",
     "Did not attend.", "Was seen by the GP at 11.", "Had tea and went to bed.", "When did it start?",
     "sw asked him whether his dad had been drinking, he said no",
+    "Is your mum picking you up today?", "Does your social worker know you're here?",
+    "asked if her dad knows she's here", "Do you want me to call your mum?",
 ])
 def test_open_questions_neutral_checks_and_the_persons_own_questions_are_not(text: str) -> None:
     assert LEADING_QUESTION not in _kinds(text)
@@ -96,6 +98,7 @@ def test_victim_blaming_is_judgemental(text: str) -> None:
     "He told me his stepdad is a drunk and a bully.", "Mum said he's a nightmare at home.",
     "She said \"he's a right nasty piece of work\".", "He was a bit of a hero today.",
     "the pain is terrible", "his leg is bad again", "the form is difficult to read", "the food was awful",
+    "That lot of paperwork went to the council on Monday.",
 ])
 def test_descriptions_and_reported_labels_are_not(text: str) -> None:
     assert _kinds(text) == set()
@@ -127,6 +130,8 @@ def test_the_writers_own_hedge_is_opinion(text: str, span: str) -> None:
     "The social worker believes she is being groomed.", "likely discharge date friday (per ward)",
     "she may have visitors until 8pm as per care plan", "The form must be signed by a manager.",
     "the sign on the office door clearly says no visitors after 9", "The CAMHS letter gives a likely wait of 18 weeks.",
+    "She might be moved to another unit next week, the manager said.",
+    "Police may have CCTV from the shop, the officer said.",
 ])
 def test_reported_and_attributed_words_are_not_the_writers_opinion(text: str) -> None:
     assert OPINION not in _kinds(text)
