@@ -206,6 +206,8 @@ def _abbreviation(text: str, dot: int) -> bool:
     if dot - start > 6 or start == dot:
         return False
     token = text[start:dot].lower()
+    if start > 0 and text[start - 1] in "'’":
+        return False  # "at her mum's." ends a sentence; the "s" is no initial
     if token == "no":  # "No. 5", but "She said no. Then…"
         return text[dot + 1:dot + 3].strip()[:1].isdigit()
     return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
