@@ -10,7 +10,9 @@ Structure over word lists (issue 16). A closed question the writer put is leadin
 a neutral check: one that opens with an auxiliary ("did he…", "was it…"), ends with a tag
 ("…didn't he", "…innit"), or is a statement said as a question ("so it was your uncle?"),
 typed with or without "?", quoted as the writer's own words, or reported ("I asked if…",
-"asked him was his stepdad there", "I put it to her that…"). Person labels, victim-blaming,
+"asked him was his stepdad there", "I put it to her that…"). Neutral checks are phrases and shapes
+(:func:`vault.guidance_shapes.is_check`: leave asked, an offer, someone there for them now, what
+they have now, what they understand). Person labels, victim-blaming,
 note-style hedges and inference stated as fact are found as shapes
 (:mod:`vault.guidance_shapes`) as well as phrases.
 
@@ -37,6 +39,7 @@ from vault.guidance_rules import (
     OPINION,
     PROMPTS_FILE,
     RULES_FILE,
+    PhraseSet,
     Prompts,
     PromptSection,
     Rules,
@@ -46,6 +49,7 @@ from vault.guidance_rules import (
     load_rules,
     prompts,
 )
+from vault.guidance_shapes import is_check, is_understanding_check
 from vault.guidance_text import ReportedSpeech, Span, Spans, blank, fold, quotations, sentences, trim
 
 __all__ = [
@@ -107,7 +111,7 @@ _DISCOURSE = re.compile(
     r"[A-Z][a-z]+(?=,))\s*,?\s+"
 )
 _IF = re.compile(r"(?:if|whether)\b", re.I)
-_WH = re.compile(r"\b(?:what|where|when|who|whom|whose|which|how|why)\b", re.I)
+_WH = re.compile(r"\b(?:what|where|when|who|whom|whose|which|how|why|whats|wheres|whens|whos|hows|whys)\b", re.I)
 _OTHER_ASKS = re.compile(  # the person's own question, reported: "She asked was she in trouble?"
     r"^(?:(?i:she|he|they|mum|dad|the\s+\w+|yp|cyp)|(?-i:[A-Z][a-z]+))\s+(?i:(?:then\s+|also\s+)?"
     r"(?:asked|asks|wanted to know|wondered|kept asking))\b",
@@ -156,13 +160,19 @@ def _has_letter(text: str, start: int = 0, end: int | None = None) -> bool:
     return any(c.isalpha() for c in text[start:end])
 
 
-def _suggests(clause: str, rules: Rules) -> Suggests | None:
-    """What a closed question (or a reported one) suggests, or None if it is a neutral check."""
+def _suggests(clause: str, rules: Rules, reported: bool = False) -> Suggests | None:
+    """What a closed question (or a reported one, its tense shifted back) suggests, or None if
+    it is a neutral check."""
     clause = clause.strip()
     folded = fold(clause)
     for group in rules.suggests[:3]:  # an act, an injury, a feeling: leading even in a welfare check
         if group.phrases.search(folded):
-            return group
+            if is_understanding_check(folded, reported):
+                return None  # "do you understand that I can't keep it a secret": what follows is the writer's
+            if rules.neutral_covering is None or not _covered(folded, group, rules.neutral_covering):
+                return group
+    if is_check(folded, reported):
+        return None  # leave asked, an offer, whom and what they have now, what they understand
     if rules.neutral.search(folded) and not _names_a_person_as_subject(clause, folded, rules):
         return None
     if rules.person is not None and _IDENTITY.search(clause):
@@ -173,6 +183,14 @@ def _suggests(clause: str, rules: Rules) -> Suggests | None:
         if group is rules.person and any(m.group() not in _NOT_NAMES for m in _NAME.finditer(clause, 1)):
             return group
     return rules.closed  # a yes/no question that names nothing neutral still chooses the answer
+
+
+def _covered(folded: str, group: Suggests, neutral: PhraseSet) -> bool:
+    """Whether every word of ``group`` in ``folded`` lies inside a neutral check that holds it
+    ("are you in any pain right now": "pain" is part of the check)."""
+    spans = [m.span() for m in neutral.pattern.finditer(folded)]
+    return bool(spans) and all(any(a <= m.start() and m.end() <= b for a, b in spans)
+                               for m in group.phrases.pattern.finditer(folded))
 
 
 _SUBJECT_PHRASE = re.compile(
@@ -338,7 +356,7 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
             body = clause
             if _IF.match(body) or body[:4].lower() == "that":
                 body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
-            group = _suggests(body, rules) if _has_letter(body) else None
+            group = _suggests(body, rules, reported=True) if _has_letter(body) else None
             if group is not None:
                 at = s_start + m.start("clause")
                 yield Finding(LEADING_QUESTION, *trim(text, at, at + len(clause)), *_finding(group, rules))

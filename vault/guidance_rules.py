@@ -161,6 +161,11 @@ class Rules:
             for group in _tables(leading, "suggests")
         ]
         self.person = next((s for s in self.suggests if s.what == "a person"), None)
+        # Neutral checks that hold an act, an injury or a feeling ("are you in any pain"): the
+        # word inside one of them suggests nothing.
+        covering = [p for phrase in _strings(leading, "neutral") for p in _expand(phrase)
+                    if any(group.phrases.search(p.replace("*", "")) for group in self.suggests[:3])]
+        self.neutral_covering = _phrase_set(covering, plain) if covering else None
         # A closed question that names nothing the groups know and is no neutral check.
         self.closed = Suggests(_text(leading, "closed_what"), _text(leading, "closed_suggestion"), PhraseSet())
         self.labels = PhraseSet()  # opinion and judgemental phrases together

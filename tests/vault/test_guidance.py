@@ -158,6 +158,36 @@ def test_open_questions_and_neutral_checks_are_not(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
+    # the writer asks leave or offers, whoever it names
+    "can i share this with your social worker?", "Shall we ring your nan to come and get you?",
+    # someone or somewhere there for them now
+    "is there someone we can call for you", "asked if theres anyone she trusts at home",
+    "Is there anybody in your family you'd feel ok talking to?",
+    # what they have now, the tense shifted back when reported
+    "asked whether shes got credit on her phone to ring us back", "have you got a charger for your phone?",
+    "asked if she had the number for childline",
+    # what they understand of the process, or of what the writer must do
+    "asked if he knew what a referral to MASH means", "asked yp did he understand that i cant keep it a secret",
+    "Do you understand why I have to tell my manager?",
+    # a check that holds an injury word; an open question typed without the apostrophe
+    "are you in any pain right now", "whats been going on for you?", "wheres your key worker today?",
+])
+def test_neutral_checks_that_name_a_person_or_a_detail_are_not_flagged(text: str) -> None:
+    assert review(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "did he have a knife on him?", "has he got a key to your flat?", "asked if he got jumped on the way home",
+    "was there someone in the room with you?", "is there someone hurting you at home?",
+    "could I ask whether your uncle hit you", "do you understand that he should not have touched you?",
+    "are you in any pain from where he kicked you?", "asked if she knew her uncle was staying over",
+    "has she been hitting you?", "was it your uncle who did this?",
+])
+def test_questions_about_what_happened_stay_leading_beside_the_checks(text: str) -> None:
+    assert _kinds(text) == {LEADING_QUESTION}
+
+
+@pytest.mark.parametrize("text", [
     "He was probably drunk.", "I think she is being neglected.", "She seems frightened of him.",
     "He must have been hit with something.", "The injury appeared to be a burn.", "It is likely to happen again.",
 ])
