@@ -32,12 +32,19 @@ EVAL = _load_eval()
 DEVELOPMENT_SETS = ("guidance_labelled.toml", "guidance_labelled_b.toml")
 HELD_OUT = "guidance_heldout.toml"  # set C: held out until issue 16 rebuilt the rules; a development set since
 RUSHED_SETS = ("guidance_dev_d1.toml", "guidance_dev_d2.toml")  # issue 16: hurried, real-world voices
-HELD_OUT_E = "guidance_heldout_e.toml"  # written after the issue-16 rules were frozen, by someone who never saw them
-# Set E's first measurement (2026-11-30, rules frozen at 381e3ed): its floors, never to be tuned to.
-HELD_OUT_E_FLOORS: dict[str, float] = {LEADING_QUESTION: 0.964, OPINION: 0.851, JUDGEMENTAL: 0.866}
-# Its false-flag rates then: the issue's bars (3% / 5% / 5%) where they were met; for leading
-# questions, where set E's neutral checks were flagged 7 times in 68 (10.3%, README), no worse.
-HELD_OUT_E_FALSE_FLAGS: dict[str, float] = {LEADING_QUESTION: 0.103, OPINION: 0.05, JUDGEMENTAL: 0.05}
+# Set E: written blind, held out until its one measurement once the issue-16 rules froze (381e3ed);
+# a development set since, held to the issue's targets like D1 and D2. Its recall then stays a floor.
+SET_E = "guidance_heldout_e.toml"
+SET_E_FIRST_RECALL: dict[str, float] = {LEADING_QUESTION: 0.964, OPINION: 0.851, JUDGEMENTAL: 0.866}
+ISSUE_16_SETS = {  # name: (at least this many cases, at least this many quoted spans)
+    "guidance_dev_d1.toml": (520, 40), "guidance_dev_d2.toml": (520, 40), SET_E: (300, 30)}
+# Set F: written after the rules froze again, by someone who has seen neither them nor any other
+# set; never tuned to. Skipped while absent. Its floors are its first measurement, recorded here by
+# the lead once it is measured (recall: no lower; false flags: no higher); until then it is held
+# to being well formed and to nothing flagged in quoted speech.
+HELD_OUT_F = "guidance_heldout_f.toml"
+HELD_OUT_F_FLOORS: dict[str, float] | None = None  # {kind: recall} at its first measurement
+HELD_OUT_F_FALSE_FLAGS: dict[str, float] | None = None  # {kind: false-flag rate} at its first measurement
 GROUPS = {"leading", "open", "neutral", "opinion", "judgemental", "fact", "quoted", "hard_negative", "mixed"}
 
 
@@ -48,8 +55,10 @@ def _kinds(text: str) -> set[str]:
 # --- the labelled sets and the quality bar (the issue's thresholds) ---------------------------
 
 
-@pytest.mark.parametrize("name", [*DEVELOPMENT_SETS, HELD_OUT, *RUSHED_SETS])
+@pytest.mark.parametrize("name", [*DEVELOPMENT_SETS, HELD_OUT, *RUSHED_SETS, SET_E, HELD_OUT_F])
 def test_a_labelled_set_is_well_formed(name: str) -> None:
+    if not (HERE / name).exists():
+        pytest.skip(f"{name} is not written yet")
     cases = EVAL.load(HERE / name)
     assert len(cases) >= 300
     assert {c["group"] for c in cases} == GROUPS
@@ -84,33 +93,48 @@ def test_the_held_out_set_keeps_its_measured_figures() -> None:
     assert figures.quoted_flags == 0, report
 
 
-@pytest.mark.parametrize("name", RUSHED_SETS)
+@pytest.mark.parametrize("name", list(ISSUE_16_SETS))
 def test_the_reviewer_meets_the_issue_16_targets_on_rushed_writing(name: str) -> None:
-    """Sets D1 and D2 (issue 16): leading-question recall >= 0.90 with <= 3% of open or neutral
+    """Sets D1, D2 and E (issue 16): leading-question recall >= 0.90 with <= 3% of open or neutral
     questions flagged; opinion and judgemental recall >= 0.85 with <= 5% of factual sentences
     flagged; nothing flagged inside the person's quoted words."""
     figures = EVAL.evaluate(EVAL.load(HERE / name))
     leading, opinion, judgemental = (figures.kinds[k] for k in (LEADING_QUESTION, OPINION, JUDGEMENTAL))
     report = EVAL.table(name, figures)
-    assert len(EVAL.load(HERE / name)) >= 520, report
+    min_cases, min_quoted = ISSUE_16_SETS[name]
+    assert figures.cases >= min_cases, report
     assert leading.recall >= 0.90 and leading.false_flag_rate <= 0.03, report
     assert opinion.recall >= 0.85 and opinion.false_flag_rate <= 0.05, report
     assert judgemental.recall >= 0.85 and judgemental.false_flag_rate <= 0.05, report
-    assert figures.quoted_spans >= 40 and figures.quoted_flags == 0, report
+    assert figures.quoted_spans >= min_quoted and figures.quoted_flags == 0, report
 
 
-def test_the_held_out_set_e_keeps_its_first_measurement() -> None:
-    """Set E was written by someone who had seen neither the rules nor the other sets, and first
-    measured once the rules were frozen; it is never tuned against. A change to the rules that
+def test_set_e_finds_no_less_than_when_it_was_held_out() -> None:
+    """Set E's recall at its one held-out measurement (rules frozen at 381e3ed) stays a floor."""
+    figures = EVAL.evaluate(EVAL.load(HERE / SET_E))
+    for kind, floor in SET_E_FIRST_RECALL.items():
+        assert figures.kinds[kind].recall >= floor, EVAL.table(SET_E, figures)
+
+
+def test_the_held_out_set_f_keeps_its_first_measurement() -> None:
+    """Set F is written by someone who has seen neither the rules nor the other sets, and first
+    measured once the rules are frozen; it is never tuned against. A change to the rules that
     finds less of it, or flags more of its neutral questions or facts, fails here."""
-    figures = EVAL.evaluate(EVAL.load(HERE / HELD_OUT_E))
-    report = EVAL.table(HELD_OUT_E, figures)
-    assert len(EVAL.load(HERE / HELD_OUT_E)) >= 300, report
-    for kind, floor in HELD_OUT_E_FLOORS.items():
-        assert figures.kinds[kind].recall >= floor, report
-    for kind, ceiling in HELD_OUT_E_FALSE_FLAGS.items():
-        assert figures.kinds[kind].false_flag_rate <= ceiling, report
+    if not (HERE / HELD_OUT_F).exists():
+        pytest.skip("the held-out set F is not written yet")
+    figures = EVAL.evaluate(EVAL.load(HERE / HELD_OUT_F))
+    report = EVAL.table(HELD_OUT_F, figures)
+    assert figures.cases >= 300, report
     assert figures.quoted_flags == 0, report
+    for kind, floor in (HELD_OUT_F_FLOORS or {}).items():
+        assert figures.kinds[kind].recall >= floor, report
+    for kind, ceiling in (HELD_OUT_F_FALSE_FLAGS or {}).items():
+        assert figures.kinds[kind].false_flag_rate <= ceiling, report
+
+
+def test_the_evaluation_lists_the_held_out_set_first() -> None:
+    assert EVAL.SETS[0] == EVAL.HELD_OUT_F and EVAL.SETS[1] == EVAL.SET_E
+    assert EVAL.HELD_OUT_F.name == HELD_OUT_F and EVAL.SET_E.name == SET_E
 
 
 def test_the_evaluation_counts_what_it_says() -> None:
