@@ -458,6 +458,9 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
             continue
         found.append((start, end, rule.kind, rule.message, rule.suggestion))
     found += [(*s.span, s.kind, s.message, s.suggestion) for s in rules.shapes.find(text, folded)]
+    tails = rules.shapes.tail_hedges(folded, sentence_spans)
+    found += [(*t.span, t.kind, t.message, t.suggestion) for t in tails]
+    writers = {t.span[0] for t in tails}  # "…, i'd say" ends the sentence in the writer's voice
     asked = Spans([(f.start, f.end) for f in findings])  # the questions: what they hold is no statement
     for start, end, kind, message, suggestion in _overlaps_removed(found):
         if start in quotes or end - 1 in quotes or start in asked:
@@ -465,7 +468,7 @@ def review(text: str, rules: Rules | None = None) -> list[Finding]:
         i = max(0, bisect.bisect_right(sentence_starts, start) - 1)
         if i not in reported:
             reported[i] = ReportedSpeech(text, folded, sentence_spans[i] if sentence_spans else (0, len(text)))
-        if start not in reported[i]:
+        if start in writers or start not in reported[i]:
             findings.append(Finding(kind, start, end, message, suggestion))
     findings.sort(key=lambda f: (f.start, f.end, f.kind))
     return findings

@@ -1,7 +1,8 @@
 """Shapes the facts-only reviewer finds beyond fixed phrases: a person labelled ("is a …",
 "a right …", "they're all …s"), a note-style hedge at the start of a clause ("think she's
-scared of him", "reckon…"), a modal guess ("must be the agency staff") and an inference
-stated as fact ("he is being exploited by…").
+scared of him", "reckon…") or at the end of a sentence ("…, i'd say", "…, has to be"), a modal
+guess ("must be the agency staff"), an inference stated as fact ("he is being exploited by…"),
+and the neutral checks a closed question may be ("can I share this with…", see :func:`is_check`).
 
 The grammar is here; the words are data (``[person_labels]``, ``[note_hedges]`` and
 ``[inference]`` in ``data/guidance_rules.toml``, which an organisation's file extends), and
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from vault.guidance_text import Span
+from vault.guidance_text import Span, phrase_pattern
 
 JUDGEMENTAL = "judgemental"
 OPINION = "opinion"
@@ -47,7 +48,17 @@ _PLURAL_FAST = re.compile(r"(?:a(?:re|ll|al)|were|being|th(?:em|ose)|of|['’]re
 
 
 _WORD_RE = re.compile(_WORD)
+_TAIL_END = " \t\n.!?\"”'’)"
 _AND_A = re.compile(r"\b(?:and|or)\s+(?P<article>an?)\s+")
+
+
+def _every(pattern: re.Pattern[str], folded: str) -> Iterator[re.Match[str]]:
+    """Every match of ``pattern``, one at each position where it matches (not only those that
+    do not overlap: a match inside a word must not hide one that starts the next word)."""
+    at = 0
+    while (m := pattern.search(folded, at)) is not None:
+        yield m
+        at = m.start() + 1
 
 
 def _word_starts(folded: str, at: int) -> bool:
@@ -143,8 +154,15 @@ class Shapes:
         self.hedge_message = str(hedges["message"])
         self.hedge_suggestion = str(hedges["suggestion"])
         self.hedge_before = frozenset(_words(hedges, "before"))
-        self.hedge = re.compile(
-            r"(?:" + _alternation(_words(hedges, "verbs")) + r")\b(?=\s+(?!about\b|of\b|so\b|you\b|u\b)[\w'’])")
+        self.hedge = re.compile(  # a trie: the scan along the whole text is quicker
+            phrase_pattern(_words(hedges, "verbs"), word_start=False).pattern
+            + r"(?=\s+(?!about\b|of\b|so\b|you\b|u\b)[\w'’])")
+        tail = _words(hedges, "tail")
+        self.tail_ends = frozenset(t[-2:] for t in tail)  # a sentence is looked at only if it ends so
+        self.tail_last = frozenset(t.rpartition(" ")[2] for t in tail)
+        self.tail = re.compile(  # not "what i think", "how i feel", "it has to be": no hedge of the writer's
+            r"(?<![\w'’])" + "".join(rf"(?<!\b{w}\s)" for w in "what that how to do did it she he they".split())
+            + "(?:" + _alternation(tail) + r")(?=[\s.!?\"”'’)]*$)") if tail else None
         inference = data["inference"]
         self.inference_message = str(inference["message"])
         self.inference_suggestion = str(inference["suggestion"])
@@ -154,16 +172,20 @@ class Shapes:
         doing = adverbs + r"(?:" + _alternation(_words(inference, "doing")) + r")\b"
         # After "is", "'s", "are"…: a label ("a right madam"), a labelling adjective, or an inference.
         self.after_copula = re.compile(_ADVERBS + "(?:" + article + "|" + adjective + "|" + doing + ")")
+        # The verb and what follows as one pattern, so that the scan stays in the regex engine
+        # until a shape is there (most "is", "of", "the…" lead to none).
+        self.copula = re.compile(_COPULA_FAST.pattern + "(?:" + self.after_copula.pattern + ")")
+        self.plural = re.compile(_PLURAL_FAST.pattern + self.plural_rest.pattern.replace(
+            "(?P<noun>" + _WORD + ")", "(?P<noun>" + _WORD + r"(?<=s)(?![\w'’-]))"))
         self.must = re.compile(
             r"must\s+(?:be\s+(?:the|a|an|him|her|them|his|their|why|because|" + _WORD + r"ing)\b|know|knows|of\b)")
 
     def find(self, text: str, folded: str) -> Iterator[ShapeFinding]:
         """Every shape in ``folded`` (the text in lower case, same offsets)."""
         label = (self.label_message, self.label_suggestion)
-        for m in _COPULA_FAST.finditer(folded):
-            at = m.start()
-            found = self.after_copula.match(folded, m.end())
-            if found is None or not _word_starts(folded, at) or self._about_a_thing(folded, at):
+        for found in _every(self.copula, folded):
+            at = found.start()
+            if not _word_starts(folded, at) or self._about_a_thing(folded, at):
                 continue
             if found.group("article") is not None:
                 start, rest = found.start("article"), found.end()
@@ -182,13 +204,10 @@ class Shapes:
                     yield ShapeFinding(JUDGEMENTAL, found.span("adj"), *label)
             else:
                 yield ShapeFinding(OPINION, (at, found.end()), self.inference_message, self.inference_suggestion)
-        for m in _PLURAL_FAST.finditer(folded):
-            if not _word_starts(folded, m.start()):
-                continue
-            found = self.plural_rest.match(folded, m.end())
-            if found is not None:
+        for found in _every(self.plural, folded):
+            if _word_starts(folded, found.start()):
                 noun = found.group("noun").replace("’", "'")
-                if noun.endswith("s") and self._is_label(_singular(noun)):
+                if self._is_label(_singular(noun)):
                     yield ShapeFinding(JUDGEMENTAL, found.span("noun"), *label)
         for m in self.typical.finditer(folded):  # "typical lad", "a typical angry young man"
             if _word_starts(folded, m.start()):
@@ -201,6 +220,20 @@ class Shapes:
             for m in pattern.finditer(folded):
                 if _word_starts(folded, m.start()):
                     yield ShapeFinding(OPINION, m.span(), self.inference_message, self.inference_suggestion)
+
+    def tail_hedges(self, folded: str, sentences: list[Span]) -> list[ShapeFinding]:
+        """The hedges that end the writer's sentences ("…, i'd say"): the writer's own even after
+        what someone said, so the caller keeps them whatever precedes them in the sentence."""
+        if self.tail is None:
+            return []
+        ends, last, tail = self.tail_ends, self.tail_last, self.tail
+        found = []
+        for start, end in sentences:
+            if folded[end - 6:end].rstrip(_TAIL_END)[-2:] in ends and (
+                    folded[max(start, end - 12):end].rstrip(_TAIL_END).rpartition(" ")[2] in last) and (
+                    m := tail.search(folded, max(start, end - 24), end)) is not None:
+                found.append(ShapeFinding(OPINION, m.span(), self.hedge_message, self.hedge_suggestion))
+        return found
 
     def _hedge_start(self, folded: str, at: int) -> int | None:
         """Where a hedge verb at ``at`` starts its clause, with up to two words before it ("i",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import string
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -27,13 +28,14 @@ _UNITS = {" ": r"\s+", "'": "['’]", "*": r"\w*"}
 _END = 0  # marks the end of a phrase in the trie (keys are otherwise one-character strings)
 
 
-def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+def phrase_pattern(phrases: Iterable[str], word_start: bool = True) -> re.Pattern[str]:
     """One pattern for a set of phrases, to run on :func:`fold`-ed text.
 
     A phrase is lower-case words separated by spaces (any run of white space in the text);
     ``'`` matches either apostrophe and a ``*`` at the end of a word any ending. Phrases
     match whole words only, the longest first. The pattern is built as a trie, so a long
-    text is read in one quick pass however many phrases there are.
+    text is read in one quick pass however many phrases there are. ``word_start=False``
+    leaves the start of a word to the caller to check (for a short list, a quicker scan).
     """
     trie: dict[Any, Any] = {}
     for phrase in phrases:
@@ -43,7 +45,7 @@ def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
         node[_END] = True
     if not trie:
         raise ValueError("no phrases")
-    return re.compile(r"(?<!\w)" + _trie_regex(trie) + r"(?![\w'’]\w)(?!\w)")
+    return re.compile((r"(?<!\w)" if word_start else "") + _trie_regex(trie) + r"(?![\w'’]\w)(?!\w)")
 
 
 def _trie_regex(node: dict[Any, Any]) -> str:
@@ -112,6 +114,7 @@ def trim(text: str, start: int, end: int) -> Span:
 # ---------------------------------------------------------------------------------------------
 # Quotations
 
+_MARKS = "\"“”'‘’"
 _DOUBLE = re.compile('["“”]')
 _SINGLE = re.compile("['‘’]")
 _BEFORE_OPEN = frozenset(" \t([{—–-/:\"“")
@@ -129,6 +132,9 @@ def quotations(text: str) -> Spans:
     spans: list[Span] = []
     line_start = 0
     for line in text.split("\n"):
+        if not any(mark in line for mark in _MARKS):  # most lines of a long text: nothing to pair
+            line_start += len(line) + 1
+            continue
         doubles = _double_quotations(line)
         spans += [(line_start + a, line_start + b) for a, b in doubles]
         spans += [(line_start + a, line_start + b) for a, b in _single_quotations(line, doubles)]
@@ -187,8 +193,10 @@ def sentences(text: str, quotes: Spans) -> list[Span]:
         if mark != "\n":
             if any_quotes and end - 1 in quotes and end in quotes:
                 continue
-            if mark == "." and _abbreviation(text, m.start()):
-                continue
+            dot = m.start()
+            if mark == "." and (dot < 3 or not (word := text[dot - 3:dot]).isalpha()
+                                or word.lower() in _ABBREVIATION_ENDS) and _abbreviation(text, dot):
+                continue  # (a word of three letters or more that ends no abbreviation is quickly passed)
         a, b = trim(text, start, end)
         if a < b:
             spans.append((a, b))
@@ -199,8 +207,14 @@ def sentences(text: str, quotes: Spans) -> list[Span]:
     return spans
 
 
+_TOKEN_CHARS = string.ascii_letters + string.digits + "."
+_ABBREVIATION_ENDS = frozenset(a[-3:] for a in _ABBREVIATIONS if a[-3:].isalpha())
+
+
 def _abbreviation(text: str, dot: int) -> bool:
-    start = dot
+    # The word before the dot, read in one step where it is plain ASCII (most are).
+    before = text[max(0, dot - 7):dot]
+    start = dot - (len(before) - len(before.rstrip(_TOKEN_CHARS)))
     while start > 0 and dot - start <= 6 and (text[start - 1].isalnum() or text[start - 1] == "."):
         start -= 1
     if dot - start > 6 or start == dot:
@@ -231,7 +245,8 @@ _SKIPPED_BEFORE_VERB = frozenset(
     sometimes once still suddenly never first clearly""".split()
 )
 # "It felt like…", "It seemed…": the writer's impression, not something reported.
-_WRITER = frozenset(("i", "we", "i've", "i'd", "we've", "we'd", "it"))
+# "wd say…", "shd think…": a note's "would" or "should" with no subject is the writer's.
+_WRITER = frozenset(("i", "we", "i've", "i'd", "we've", "we'd", "it", "id", "wd", "shd"))
 # Read on the folded text; each branch opens with a plain character so that the scan is fast,
 # and a branch that opens with a word is kept only where that word starts (see ReportedSpeech).
 _CLAUSE_BREAK = re.compile(

@@ -219,6 +219,29 @@ def test_opinion_is_flagged(text: str) -> None:
     assert _kinds(text) == {OPINION}
 
 
+@pytest.mark.parametrize("text, hedge", [
+    ("the older lads have been round again i'd say", "i'd say"),  # a hedge that ends the writer's sentence…
+    ("she said she was fine, has to be", "has to be"),  # …is the writer's even after what someone said
+    ("he's not telling us everything i feel.", "i feel"),
+    ("wd say he knew about it", "wd say"), ("shd think she's been there before", "shd think"),
+    ("not sure he was being straight with us", "not sure he"), ("sure they were using", "sure they"),
+    ("its clear to me nobody has been in", "its clear to me"),
+    ("she'll have been warned off by them", "she'll have been"),
+])
+def test_hedges_in_more_places_are_opinion(text: str, hedge: str) -> None:
+    assert [(f.kind, text[f.start:f.end]) for f in review(text) if f.kind == OPINION][:1] == [(OPINION, hedge)]
+
+
+@pytest.mark.parametrize("text", [
+    "she said she didnt know what to think.", "she'll have contact on saturday", "make sure he takes his meds",
+    "sure enough he came back", "not sure where she went", "we should think about moving her room",
+    "the fire exit was clearly locked", "the cabinet was clearly shut", 'She said "i think so, i reckon"',
+    "he told me it has to be", "she asked me what i think",
+])
+def test_words_like_those_hedges_are_not(text: str) -> None:
+    assert OPINION not in _kinds(text)
+
+
 @pytest.mark.parametrize("text", [
     "She is a liar.", "He is attention seeking.", "Mum is manipulative.", "They are a problem family.",
     "She is a drama queen.", "The girl is promiscuous.",
