@@ -43,8 +43,11 @@ ISSUE_16_SETS = {  # name: (at least this many cases, at least this many quoted 
 # the lead once it is measured (recall: no lower; false flags: no higher); until then it is held
 # to being well formed and to nothing flagged in quoted speech.
 HELD_OUT_F = "guidance_heldout_f.toml"
-HELD_OUT_F_FLOORS: dict[str, float] | None = None  # {kind: recall} at its first measurement
-HELD_OUT_F_FALSE_FLAGS: dict[str, float] | None = None  # {kind: false-flag rate} at its first measurement
+# Set F's first measurement (2026-11-30, rules frozen at f92ef31): leading 74/77 with 1/70 neutral
+# questions flagged, opinion 67/72 with 3/99 facts flagged, judgemental 54/73 (below the issue's
+# 0.85: README) with none. Its floors and ceilings; never to be tuned to.
+HELD_OUT_F_FLOORS: dict[str, float] | None = {LEADING_QUESTION: 0.961, OPINION: 0.930, JUDGEMENTAL: 0.739}
+HELD_OUT_F_FALSE_FLAGS: dict[str, float] | None = {LEADING_QUESTION: 0.03, OPINION: 0.05, JUDGEMENTAL: 0.05}
 GROUPS = {"leading", "open", "neutral", "opinion", "judgemental", "fact", "quoted", "hard_negative", "mixed"}
 
 
