@@ -138,6 +138,48 @@ def test_reported_and_attributed_words_are_not_the_writers_opinion(text: str) ->
     assert OPINION not in _kinds(text)
 
 
+# --- labels by shape: no apostrophe, "a bit of a", no verb, groups, lasting labels ---------------
+
+
+@pytest.mark.parametrize("text, span", [
+    ("hes a thug and always has been", "a thug"),  # the copula without its apostrophe
+    ("shes a madam", "a madam"),
+    ("theyre all scroungers", "scroungers"),
+    ("hes rude and disrespectful", "rude"),
+    ("nan's a bit simple", "simple"),
+    ("dad is a bit of a bully", "a bit of a bully"),
+    ("shes a waste of space", "a waste of space"),
+    ("a right little madam at tea", "a right little madam"),  # no verb, with "a right", "a proper"…
+    ("a sad case tbh", "a sad case"),
+    ("lippy yp", "lippy yp"),  # a labelling adjective before a person, no verb
+    ("another gobby student", "gobby student"),
+    ("difficult res, again", "difficult res"),
+    ("typical dodgy landlord", "typical dodgy landlord"),
+    ("those lads never listen", "those lads never listen"),  # a group said always or never to…
+    ("these mums always moan", "these mums always moan"),
+    ("the tenants in flat 4 are obnoxious", "obnoxious"),  # people placed before the verb
+    ("shes a grass, always will be", "a grass"),
+    ("hes a runner and always has been", "a runner"),  # a label made lasting
+    ("the lads are always causing trouble", "always causing trouble"),
+    ("mum hasnt got a clue", "hasnt got a clue"),
+])
+def test_labels_are_found_by_their_shape(text: str, span: str) -> None:
+    assert _found(text) == [(JUDGEMENTAL, span)]
+
+
+@pytest.mark.parametrize("text", [
+    "she wishes a nurse had come", "the trip was a waste of time", "the roads on that estate are a nightmare",
+    "a real problem with the heating", "a proper meal at 6pm", "a difficult day, mum said",
+    "it was a difficult day mum said", "easy student loan form", "simple student question about loans",
+    "these residents always get breakfast at 8", "those girls never returned", "those boys never came back",
+    "mum hasnt a clue where he is", "he said shes a liar", "she said \"hes a bully, always has been\"",
+    "hes a student at the college", "shes a carer for her mum", "a young mum with a baby came in",
+    "the pain in her leg is terrible", "shes a carer and always has been",
+])
+def test_words_in_those_shapes_that_label_nobody_are_not(text: str) -> None:
+    assert JUDGEMENTAL not in _kinds(text)
+
+
 # --- the data: an organisation extends the shapes' words ---------------------------------------
 
 
