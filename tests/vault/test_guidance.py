@@ -36,18 +36,21 @@ RUSHED_SETS = ("guidance_dev_d1.toml", "guidance_dev_d2.toml")  # issue 16: hurr
 # a development set since, held to the issue's targets like D1 and D2. Its recall then stays a floor.
 SET_E = "guidance_heldout_e.toml"
 SET_E_FIRST_RECALL: dict[str, float] = {LEADING_QUESTION: 0.964, OPINION: 0.851, JUDGEMENTAL: 0.866}
+# Set F: written blind after the rules froze at f92ef31, held out until its one measurement there;
+# a development set since, held to the issue's targets like D1, D2 and E. Its first figures
+# (leading 74/77 with 1/70 neutral questions flagged, opinion 67/72 with 3/99 facts flagged,
+# judgemental 54/73 with none) stay as floors.
+SET_F = "guidance_heldout_f.toml"
+SET_F_FIRST_RECALL: dict[str, float] = {LEADING_QUESTION: 0.961, OPINION: 0.930, JUDGEMENTAL: 0.739}
 ISSUE_16_SETS = {  # name: (at least this many cases, at least this many quoted spans)
-    "guidance_dev_d1.toml": (520, 40), "guidance_dev_d2.toml": (520, 40), SET_E: (300, 30)}
-# Set F: written after the rules froze again, by someone who has seen neither them nor any other
-# set; never tuned to. Skipped while absent. Its floors are its first measurement, recorded here by
-# the lead once it is measured (recall: no lower; false flags: no higher); until then it is held
-# to being well formed and to nothing flagged in quoted speech.
-HELD_OUT_F = "guidance_heldout_f.toml"
-# Set F's first measurement (2026-11-30, rules frozen at f92ef31): leading 74/77 with 1/70 neutral
-# questions flagged, opinion 67/72 with 3/99 facts flagged, judgemental 54/73 (below the issue's
-# 0.85: README) with none. Its floors and ceilings; never to be tuned to.
-HELD_OUT_F_FLOORS: dict[str, float] | None = {LEADING_QUESTION: 0.961, OPINION: 0.930, JUDGEMENTAL: 0.739}
-HELD_OUT_F_FALSE_FLAGS: dict[str, float] | None = {LEADING_QUESTION: 0.03, OPINION: 0.05, JUDGEMENTAL: 0.05}
+    "guidance_dev_d1.toml": (520, 40), "guidance_dev_d2.toml": (520, 40), SET_E: (300, 30), SET_F: (300, 30)}
+# Set G: to be written after the rules froze again, by someone who has seen neither them nor any
+# other set; never tuned to. Skipped while absent. Its floors are its first measurement, recorded
+# here by the lead once it is measured (recall: no lower; false flags: no higher); until then it
+# is held to being well formed and to nothing flagged in quoted speech.
+HELD_OUT_G = "guidance_heldout_g.toml"
+HELD_OUT_G_FLOORS: dict[str, float] | None = None
+HELD_OUT_G_FALSE_FLAGS: dict[str, float] | None = None
 GROUPS = {"leading", "open", "neutral", "opinion", "judgemental", "fact", "quoted", "hard_negative", "mixed"}
 
 
@@ -58,7 +61,7 @@ def _kinds(text: str) -> set[str]:
 # --- the labelled sets and the quality bar (the issue's thresholds) ---------------------------
 
 
-@pytest.mark.parametrize("name", [*DEVELOPMENT_SETS, HELD_OUT, *RUSHED_SETS, SET_E, HELD_OUT_F])
+@pytest.mark.parametrize("name", [*DEVELOPMENT_SETS, HELD_OUT, *RUSHED_SETS, SET_E, SET_F, HELD_OUT_G])
 def test_a_labelled_set_is_well_formed(name: str) -> None:
     if not (HERE / name).exists():
         pytest.skip(f"{name} is not written yet")
@@ -98,7 +101,7 @@ def test_the_held_out_set_keeps_its_measured_figures() -> None:
 
 @pytest.mark.parametrize("name", list(ISSUE_16_SETS))
 def test_the_reviewer_meets_the_issue_16_targets_on_rushed_writing(name: str) -> None:
-    """Sets D1, D2 and E (issue 16): leading-question recall >= 0.90 with <= 3% of open or neutral
+    """Sets D1, D2, E and F (issue 16): leading-question recall >= 0.90 with <= 3% of open or neutral
     questions flagged; opinion and judgemental recall >= 0.85 with <= 5% of factual sentences
     flagged; nothing flagged inside the person's quoted words."""
     figures = EVAL.evaluate(EVAL.load(HERE / name))
@@ -112,32 +115,34 @@ def test_the_reviewer_meets_the_issue_16_targets_on_rushed_writing(name: str) ->
     assert figures.quoted_spans >= min_quoted and figures.quoted_flags == 0, report
 
 
-def test_set_e_finds_no_less_than_when_it_was_held_out() -> None:
-    """Set E's recall at its one held-out measurement (rules frozen at 381e3ed) stays a floor."""
-    figures = EVAL.evaluate(EVAL.load(HERE / SET_E))
-    for kind, floor in SET_E_FIRST_RECALL.items():
-        assert figures.kinds[kind].recall >= floor, EVAL.table(SET_E, figures)
+@pytest.mark.parametrize("name, first", [(SET_E, SET_E_FIRST_RECALL), (SET_F, SET_F_FIRST_RECALL)])
+def test_a_former_held_out_set_finds_no_less_than_when_it_was_held_out(name: str, first: dict[str, float]) -> None:
+    """Sets E and F: the recall at their one held-out measurement (rules frozen at 381e3ed and
+    f92ef31) stays a floor."""
+    figures = EVAL.evaluate(EVAL.load(HERE / name))
+    for kind, floor in first.items():
+        assert figures.kinds[kind].recall >= floor, EVAL.table(name, figures)
 
 
-def test_the_held_out_set_f_keeps_its_first_measurement() -> None:
-    """Set F is written by someone who has seen neither the rules nor the other sets, and first
+def test_the_held_out_set_g_keeps_its_first_measurement() -> None:
+    """Set G is written by someone who has seen neither the rules nor the other sets, and first
     measured once the rules are frozen; it is never tuned against. A change to the rules that
     finds less of it, or flags more of its neutral questions or facts, fails here."""
-    if not (HERE / HELD_OUT_F).exists():
-        pytest.skip("the held-out set F is not written yet")
-    figures = EVAL.evaluate(EVAL.load(HERE / HELD_OUT_F))
-    report = EVAL.table(HELD_OUT_F, figures)
+    if not (HERE / HELD_OUT_G).exists():
+        pytest.skip("the held-out set G is not written yet")
+    figures = EVAL.evaluate(EVAL.load(HERE / HELD_OUT_G))
+    report = EVAL.table(HELD_OUT_G, figures)
     assert figures.cases >= 300, report
     assert figures.quoted_flags == 0, report
-    for kind, floor in (HELD_OUT_F_FLOORS or {}).items():
+    for kind, floor in (HELD_OUT_G_FLOORS or {}).items():
         assert figures.kinds[kind].recall >= floor, report
-    for kind, ceiling in (HELD_OUT_F_FALSE_FLAGS or {}).items():
+    for kind, ceiling in (HELD_OUT_G_FALSE_FLAGS or {}).items():
         assert figures.kinds[kind].false_flag_rate <= ceiling, report
 
 
 def test_the_evaluation_lists_the_held_out_set_first() -> None:
-    assert EVAL.SETS[0] == EVAL.HELD_OUT_F and EVAL.SETS[1] == EVAL.SET_E
-    assert EVAL.HELD_OUT_F.name == HELD_OUT_F and EVAL.SET_E.name == SET_E
+    assert EVAL.SETS[:3] == (EVAL.HELD_OUT_G, EVAL.SET_F, EVAL.SET_E)
+    assert (EVAL.HELD_OUT_G.name, EVAL.SET_F.name, EVAL.SET_E.name) == (HELD_OUT_G, SET_F, SET_E)
 
 
 def test_the_evaluation_counts_what_it_says() -> None:
