@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
+from vault.guidance_checks import is_check, is_understanding_check
 from vault.guidance_rules import (
     JUDGEMENTAL,
     KINDS,
@@ -49,7 +50,6 @@ from vault.guidance_rules import (
     load_rules,
     prompts,
 )
-from vault.guidance_shapes import is_check, is_understanding_check
 from vault.guidance_text import ReportedSpeech, Span, Spans, blank, fold, quotations, sentences, trim
 
 __all__ = [
