@@ -49,8 +49,12 @@ ISSUE_16_SETS = {  # name: (at least this many cases, at least this many quoted 
 # here by the lead once it is measured (recall: no lower; false flags: no higher); until then it
 # is held to being well formed and to nothing flagged in quoted speech.
 HELD_OUT_G = "guidance_heldout_g.toml"
-HELD_OUT_G_FLOORS: dict[str, float] | None = None
-HELD_OUT_G_FALSE_FLAGS: dict[str, float] | None = None
+# Set G's first measurement (2026-11-30, rules frozen at 20e1e47; 41c7d97 moved code, not a finding):
+# leading 83/89 but 7/70 neutral questions flagged (the issue's bar is 3%: README), opinion 69/80 with
+# 4/98 facts flagged, judgemental 74/97 (below the issue's 0.85) with none. Floors and ceilings;
+# never to be tuned to.
+HELD_OUT_G_FLOORS: dict[str, float] | None = {LEADING_QUESTION: 0.932, OPINION: 0.862, JUDGEMENTAL: 0.762}
+HELD_OUT_G_FALSE_FLAGS: dict[str, float] | None = {LEADING_QUESTION: 0.1, OPINION: 0.05, JUDGEMENTAL: 0.05}
 GROUPS = {"leading", "open", "neutral", "opinion", "judgemental", "fact", "quoted", "hard_negative", "mixed"}
 
 
