@@ -306,7 +306,8 @@ def _leading(text: str, folded: str, sentence: Span, quotes: Spans, rules: Rules
     inner = quotes.within(s_start, s_end)
     # 1. Questions inside a quotation the writer introduces as their own words.
     for a, b in inner:
-        before = blank(text, max(s_start, a - 80), a, inner)  # the words just before the quotation
+        near = max(s_start, a - 80)
+        before = blank(text, near, a, quotes.within(near, a))  # the words just before the quotation
         if _WRITER_ASKS_BEFORE.search(before) or _WRITER_ASKS_AFTER.match(text, b, min(len(text), b + 40)):
             at = a + 1
             for m in _QUESTION.finditer(text, a + 1, b):

@@ -161,7 +161,7 @@ class WhoNeedsToKnowScreen(VaultScreen):
 
     @on(Button.Pressed, "#refer")
     def refer(self) -> None:
-        self.run_action_in_worker("refer", "")
+        self.run_action_in_worker("refer")
 
     @on(Button.Pressed, "#share")
     def share(self) -> None:
@@ -170,10 +170,10 @@ class WhoNeedsToKnowScreen(VaultScreen):
         if not to or reason is Select.NULL:
             self.query_one("#share-status", Static).update("Give a username and why they need to know.")
             return
-        self.run_action_in_worker("share", f"{to}\0{reason}")
+        self.run_action_in_worker("share", to, str(reason))
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="Sharing the record")
-    def run_action_in_worker(self, action: str, argument: str) -> None:
+    def run_action_in_worker(self, action: str, to: str = "", reason: str = "") -> None:
         try:
             session = unlocked(self.session)
             if action == "refer":
@@ -181,7 +181,6 @@ class WhoNeedsToKnowScreen(VaultScreen):
                 message = (f"Referred: now shared with {', '.join(added)}." if added
                            else "Already shared with the whole safeguarding team.")
             else:
-                to, reason = argument.split("\0")
                 session.share_record(self.reference, to, reason)
                 message = f"Shared with {to}."
         except VaultError as exc:
