@@ -340,7 +340,13 @@ def write_vectors(target: Path, scratch: Path) -> None:
     named = next(i for i, line in enumerate(lines) if "\\u00e9" in line)  # the contact's awkward name
     files["tampered/raw-utf8.jsonl"] = "".join([*lines[:named], lines[named].replace("\\u00e9", "é", 1),
                                                *lines[named + 1:]])
-    for name, what in (("crlf", "every line ending in CR LF"), ("no-final-newline", "the last line's LF cut"),
+    for name, change in (("time-not-a-time", {"at": "not a time"}), ("record-id-zero", {"record_id": 0}),
+                         ("empty-object", {"object": ""})):
+        files[f"tampered/{name}.jsonl"] = "".join([*lines[:2], _line({**third, **change}), *lines[3:]])
+    for name, what in (("time-not-a-time", "an event's time not in the format's one form"),
+                       ("record-id-zero", "an event's record_id 0 (ids start at 1)"),
+                       ("empty-object", "an event's object the empty text (null is written for none)"),
+                       ("crlf", "every line ending in CR LF"), ("no-final-newline", "the last line's LF cut"),
                        ("uppercase-hex", "an event's hash in uppercase hex"),
                        ("raw-utf8", "a contact's name holding a raw UTF-8 é where the export escapes it")):
         verdicts[name] = {"file": f"tampered/{name}.jsonl", "ok": False, "first_bad_seq": None, "what": what}

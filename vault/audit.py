@@ -77,6 +77,7 @@ class Event:
 CHECKPOINT_TAG: Final = b"IVCHECKPOINT2"
 CHECKPOINT_VERSION: Final = 2
 _HEX32: Final = re.compile(r"[0-9a-f]{32}")
+_TIME: Final = re.compile(facts.TIME.regex, re.ASCII).fullmatch
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _HEX128: Final = re.compile(r"[0-9a-f]{128}")
 _V2_KEYS: Final = frozenset({"version", "vault_id", "anchor", "seq", "head", "at", "signer_id", "signer", "signature"})
@@ -577,6 +578,11 @@ class EventChecks:
             altered = True  # a column of the wrong type: no event was ever written so
         if altered:
             return f"event {seq} was altered (its hash does not match)."
+        # Columns of the right type but not of the form the log writes (docs/audit-format.md §3):
+        # its time in one form, ids from 1, an object never empty. Hashed as they are, so only an
+        # insider writing the table could have made one.
+        if _TIME(at) is None or actor_id < 1 or (record_id is not None and record_id < 1) or obj == "":
+            return f"event {seq} has a time, an id or an object not of the form the log writes."
         # Who may state it and what it may hold (facts.py): the fast check of an action the signer
         # may state, else the full one, which names what is wrong.
         by_id = self.users.by_id

@@ -214,11 +214,17 @@ def _csv(lines: _Lines) -> Iterator[_Item]:
         raise _not_an_event(start) from None
 
 
+def _ID(value: Any) -> bool:  # noqa: N802 - reads as the format's type
+    return type(value) is int and 1 <= value <= facts.MAX_INT
+
+
 def _event(n: int, seq: Any, at: Any, actor: Any, actor_id: Any, action: Any, record_id: Any, obj: Any,
            props: str, prev_hash: Any, digest: Any, signature: Any) -> _Event:
-    if not (type(seq) is int and seq >= 1 and type(at) is str and (actor is None or type(actor) is str)
-            and type(actor_id) is int and type(action) is str and (record_id is None or type(record_id) is int)
-            and (obj is None or type(obj) is str)):
+    # Format §3: ids from 1 to 2**63 - 1, the time in its one form, an object never empty. A value
+    # outside them is not of the form §9 gives: a failure about the file (§11), never hashed.
+    if not (_ID(seq) and type(at) is str and facts.TIME.valid(at) and (actor is None or type(actor) is str)
+            and _ID(actor_id) and type(action) is str and (record_id is None or _ID(record_id))
+            and (obj is None or (type(obj) is str and obj))):
         raise _not_an_event(n)
     return _Event(seq, at, actor, actor_id, action, record_id, obj, props, _hex(prev_hash, _HEX64, n),
                   _hex(digest, _HEX64, n), _hex(signature, _HEX128, n))

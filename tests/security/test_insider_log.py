@@ -49,7 +49,8 @@ def case(office: Built) -> str:
 
 
 def append_raw(session: Session, action: str, properties: str, *, record_id: int | None = None,
-               obj: str | None = None, signer: crypto.Signer | None = None, actor_id: int | None = None) -> int:
+               obj: str | None = None, signer: crypto.Signer | None = None, actor_id: int | None = None,
+               at: str | None = None) -> int:
     """Append an event whose properties are exactly ``properties`` (no canonical form imposed),
     chained to the head and signed with the insider's own key: what ``audit.append`` would do
     for a text it had not written itself. Returns its sequence number."""
@@ -58,7 +59,7 @@ def append_raw(session: Session, action: str, properties: str, *, record_id: int
     with session.write() as conn:
         seq, prev = audit.head(conn, session.vault_id)
         seq += 1
-        at = audit.now_iso(session.vault.clock)
+        at = audit.now_iso(session.vault.clock) if at is None else at
         digest = audit.event_hash(prev, seq, at, actor_id, action, record_id, obj, properties)
         conn.execute(insert(_t), [{"seq": seq, "at": at, "actor_id": actor_id, "action": action,
                                    "record_id": record_id, "object": obj, "properties": properties,
@@ -79,6 +80,24 @@ def verify_names(session: Session, seq: int, *words: str) -> str:
         assert f"event {seq} " in result.reason and all(w in result.reason for w in words), result.reason
         assert_one_sentence(TamperDetected(result.sentence()))
     return result.reason
+
+
+@pytest.mark.parametrize("column", [{"at": "yesterday"}, {"record_id": 0}, {"obj": ""}])
+def test_a_column_not_of_the_logs_form_is_named_by_verify_and_verify_export(
+        office: Built, column: dict[str, object], tmp_path: Path) -> None:
+    """Chained and signed with the insider's own key, hashed as it stands: only its form gives it away
+    (docs/audit-format.md §3), in the live log and in an export of it."""
+    from vault import export_verify
+
+    with office.unlock("sam") as sam:
+        seq = append_raw(sam, "lock", "{}", **column)  # type: ignore[arg-type]
+        verify_names(sam, seq, "not of the form the log writes")
+    with office.unlock(ADMIN) as admin:
+        path = tmp_path / "log.jsonl"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            admin.audit_export(fh, "jsonl")
+    result = export_verify.verify_file(path)
+    assert not result.ok and result.first_bad_seq is None, result.sentence()  # a line not of the format
 
 
 # --- (a) a staff member closes a case themself, with an early retention date -------------------
