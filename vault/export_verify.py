@@ -5,9 +5,10 @@ An auditor given a CSV or JSON Lines export checks it with no vault, no login an
 file carries every event's columns, hash and signature, every user event (the keys and roles of
 every signer), and ends with a checkpoint signed by the auditor or admin who made it. The checks of
 each event are the very ones ``audit verify`` makes of the database (:class:`vault.audit.EventChecks`);
-this module adds what a file needs: parsing its lines, the order and links of a file that may be
-filtered, the actor names (not hashed, so checked against the log), the signed checkpoint at its
-end, and what the auditor kept (checkpoints, the first event's hash).
+this module adds what a file needs (its lines are read by :mod:`vault.export_lines`): the order
+and links of a file that may be filtered, the actor names (not hashed, so checked against the
+log), the signed checkpoint at its end, and what the auditor kept (checkpoints, the first event's
+hash).
 
 The file is read once, a line at a time: nothing but the users, the previous event and a running
 digest is held, whatever its size.
@@ -15,24 +16,18 @@ digest is held, whatever its size.
 
 from __future__ import annotations
 
-import csv
-import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Final
 
 from vault import audit, crypto, facts
-from vault.audit import CSV_HEADER, EXPORT_COLUMNS, USER_ACTIONS, Checkpoint, EventChecks
+from vault.audit import CSV_HEADER, USER_ACTIONS, Checkpoint, EventChecks
 from vault.audit_log import ExportFilter
 from vault.errors import InvalidInput
+from vault.export_lines import Bad, Event, Item, Lines, Malformed, csv_items, jsonl_items
 
 PROGRESS_EVERY: Final = 10_000  # lines between two progress reports
-_EVENT_KEYS: Final = frozenset(EXPORT_COLUMNS) - {"malformed"}
-_HEX64: Final = re.compile(r"[0-9a-f]{64}")
-_HEX128: Final = re.compile(r"[0-9a-f]{128}")
-_NUMBER: Final = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 @dataclass(frozen=True)
@@ -73,168 +68,6 @@ class Result:
                 f"entitlement hold, and the {signed} vouches that these are every event matching its filter up "
                 "to the head; a filtered file cannot show the links across the events left out, nor, beyond "
                 f"that auditor's word, that none was left out. It is {anchor}{kept}.")
-
-
-class _Bad(Exception):
-    """A failure: the sentence, and the event it concerns (None: the file, not one event)."""
-
-    def __init__(self, reason: str, seq: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.seq = seq
-
-
-@dataclass(frozen=True)
-class _Event:
-    seq: int
-    at: str
-    actor: str | None
-    actor_id: int
-    action: str
-    record_id: int | None
-    obj: str | None
-    props: str  # the text that is hashed
-    prev_hash: bytes
-    digest: bytes
-    signature: bytes
-
-
-def _not_an_event(line: int) -> _Bad:
-    return _Bad(f"line {line:,} of the file is not an event or checkpoint.")
-
-
-def _hex(value: Any, pattern: re.Pattern[str], line: int) -> bytes:
-    if type(value) is not str or not pattern.fullmatch(value):
-        raise _not_an_event(line)
-    return bytes.fromhex(value)
-
-
-@dataclass(frozen=True)
-class _Malformed:
-    """An event the export marks malformed: only its number is read (it fails there, in order)."""
-
-    seq: int
-
-
-# --- reading the lines ---------------------------------------------------------------------
-
-
-class _Lines:
-    """A binary file's lines, decoded (UTF-8), numbered, with the bytes read so far."""
-
-    def __init__(self, fh: IO[bytes]) -> None:
-        self._fh = fh
-        self.number = 0
-        self.read = 0
-
-    def __iter__(self) -> Iterator[str]:
-        for raw in self._fh:
-            self.number += 1
-            self.read += len(raw)
-            if not raw.endswith(b"\n"):  # format §9: every line ends with a line feed
-                raise _Bad(f"line {self.number:,} of the file does not end with a line feed (it was cut short).")
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _Bad(f"line {self.number:,} of the file is not text (UTF-8).") from None
-
-
-_Item = _Event | _Malformed | Checkpoint
-
-
-def _jsonl(lines: _Lines) -> Iterator[_Item]:
-    for text in lines:
-        n = lines.number
-        if not text.isascii() or text.endswith("\r\n"):  # format §9: ASCII, each line ending with one LF
-            raise _not_an_event(n)
-        try:
-            d = json.loads(text)
-        except (ValueError, RecursionError):
-            raise _not_an_event(n) from None
-        if type(d) is not dict:
-            raise _not_an_event(n)
-        if "checkpoint" in d:
-            yield _checkpoint(text, n)
-            continue
-        if d.get("malformed", False) is not False:
-            if d["malformed"] is True and type(d.get("seq")) is int and d["seq"] >= 1:
-                yield _Malformed(d["seq"])
-                continue
-            raise _not_an_event(n)
-        if set(d) != _EVENT_KEYS:
-            raise _not_an_event(n)
-        props = d["properties"]
-        if type(props) is not dict:
-            raise _not_an_event(n)
-        yield _event(n, d["seq"], d["at"], d["actor"], d["actor_id"], d["action"], d["record_id"], d["object"],
-                     audit.canonical_json(props), d["prev_hash"], d["hash"], d["signature"])
-
-
-def _csv(lines: _Lines) -> Iterator[_Item]:
-    physical = iter(lines)
-    header = next(physical, "")
-    if header.rstrip("\r\n") != CSV_HEADER.decode("ascii").rstrip("\n"):
-        raise _Bad("the file is not an export of the audit log (its first line is not the export's header).")
-    last = [""]
-
-    def remembered() -> Iterator[str]:
-        for line in physical:
-            last[0] = line
-            yield line
-
-    reader = csv.reader(remembered(), strict=True)
-    start = lines.number + 1
-    try:
-        for row in reader:
-            n, start = start, lines.number + 1
-            # A row's last column (malformed) is never quoted: a CR before its LF is a CR LF ending,
-            # which the format does not allow (§9).
-            if len(row) != len(EXPORT_COLUMNS) or last[0].endswith("\r\n"):
-                raise _not_an_event(n)
-            seq, at, actor, actor_id, action, record_id, obj, props, prev_hash, digest, signature, bad = row
-            if seq == "checkpoint":
-                cp = _checkpoint(props, n)
-                if (at, actor, actor_id, action, record_id, obj, prev_hash, digest, signature, bad) != (
-                        cp.at, "", "", "", "", "", "", cp.head.hex(), "", ""):
-                    raise _Bad(f"line {n:,} of the file is a checkpoint row whose columns differ from its checkpoint.")
-                yield cp
-                continue
-            if bad:
-                if bad == "true" and _NUMBER.fullmatch(seq) and seq != "0":
-                    yield _Malformed(int(seq))
-                    continue
-                raise _not_an_event(n)
-            if not (_NUMBER.fullmatch(seq) and _NUMBER.fullmatch(actor_id)
-                    and (record_id == "" or _NUMBER.fullmatch(record_id))):
-                raise _not_an_event(n)
-            yield _event(n, int(seq), at, actor or None, int(actor_id), action,
-                         None if record_id == "" else int(record_id), obj or None, props, prev_hash, digest,
-                         signature)
-    except csv.Error:
-        raise _not_an_event(start) from None
-
-
-def _ID(value: Any) -> bool:  # noqa: N802 - reads as the format's type
-    return type(value) is int and 1 <= value <= facts.MAX_INT
-
-
-def _event(n: int, seq: Any, at: Any, actor: Any, actor_id: Any, action: Any, record_id: Any, obj: Any,
-           props: str, prev_hash: Any, digest: Any, signature: Any) -> _Event:
-    # Format §3: ids from 1 to 2**63 - 1, the time in its one form, an object never empty. A value
-    # outside them is not of the form §9 gives: a failure about the file (§11), never hashed.
-    if not (_ID(seq) and type(at) is str and facts.TIME.valid(at) and (actor is None or type(actor) is str)
-            and _ID(actor_id) and type(action) is str and (record_id is None or _ID(record_id))
-            and (obj is None or (type(obj) is str and obj))):
-        raise _not_an_event(n)
-    return _Event(seq, at, actor, actor_id, action, record_id, obj, props, _hex(prev_hash, _HEX64, n),
-                  _hex(digest, _HEX64, n), _hex(signature, _HEX128, n))
-
-
-def _checkpoint(text: str, n: int) -> Checkpoint:
-    try:
-        return Checkpoint.from_json(text)
-    except InvalidInput:
-        raise _Bad(f"line {n:,} of the file is not a checkpoint it can read.") from None
 
 
 # --- verifying -----------------------------------------------------------------------------
@@ -288,8 +121,8 @@ def verify_file(path: Path | str, checkpoints: Sequence[Path | str | Checkpoint]
             return Result(False, 0, reason="the export has no signed checkpoint at its end (it was cut short, or "
                                            "is not a whole export).")
         run = _Run(fmt, kept, anchor, hint, workers)
-        lines = _Lines(fh)
-        return run.verify(_csv(lines) if fmt == "csv" else _jsonl(lines), lines, size, progress)
+        lines = Lines(fh)
+        return run.verify(csv_items(lines) if fmt == "csv" else jsonl_items(lines), lines, size, progress)
 
 
 class _Run:
@@ -309,7 +142,7 @@ class _Run:
         self.workers = workers
         self.checks: EventChecks | None = None
 
-    def verify(self, items: Iterator[_Item], lines: _Lines, size: int,
+    def verify(self, items: Iterator[Item], lines: Lines, size: int,
                progress: Callable[[int, int], None] | None) -> Result:
         checks = self.checks = EventChecks(workers=self.workers)
         try:
@@ -319,19 +152,19 @@ class _Run:
             raise
         sig_bad = checks.finish()
         if sig_bad is not None and (bad is None or bad.seq is None or sig_bad <= bad.seq):
-            bad = _Bad(f"event {sig_bad:,} has a signature that is not its signer's (as the log records their key "
+            bad = Bad(f"event {sig_bad:,} has a signature that is not its signer's (as the log records their key "
                        "then).", sig_bad)
         if progress is not None:
             progress(lines.read, size)
         if bad is None:
             try:
                 return self._after(done)
-            except _Bad as exc:
+            except Bad as exc:
                 bad = exc
         return Result(False, done.count, bad.seq, bad.reason, self.filtered)
 
-    def _events(self, items: Iterator[_Item], lines: _Lines, size: int,
-                progress: Callable[[int, int], None] | None) -> tuple[_Bad | None, _Done]:
+    def _events(self, items: Iterator[Item], lines: Lines, size: int,
+                progress: Callable[[int, int], None] | None) -> tuple[Bad | None, _Done]:
         assert self.checks is not None
         checks = self.checks
         done = _Done()
@@ -345,45 +178,45 @@ class _Run:
             for item in items:
                 if isinstance(item, Checkpoint):
                     if done.trailer is not None:
-                        raise _Bad("the export continues after its checkpoint.")
+                        raise Bad("the export continues after its checkpoint.")
                     done.trailer = item
                     continue
                 if done.trailer is not None:
-                    raise _Bad("the export continues after its checkpoint.")
+                    raise Bad("the export continues after its checkpoint.")
                 # 1. Order.
                 if not self.filtered and item.seq != expected:
-                    raise _Bad(f"event {expected:,} is missing or out of order.", expected)
+                    raise Bad(f"event {expected:,} is missing or out of order.", expected)
                 if self.filtered and item.seq <= prev_seq:
-                    raise _Bad(f"event {item.seq:,} is out of order (it follows event {prev_seq:,}).", item.seq)
+                    raise Bad(f"event {item.seq:,} is out of order (it follows event {prev_seq:,}).", item.seq)
                 # 4. Well formed (a malformed event's columns are not read: it fails here, whatever they hold).
-                if isinstance(item, _Malformed):
-                    raise _Bad(f"event {item.seq:,} is marked malformed: the vault found it not well formed.",
+                if isinstance(item, Malformed):
+                    raise Bad(f"event {item.seq:,} is marked malformed: the vault found it not well formed.",
                                item.seq)
                 e = item
                 # 2. Link.
                 if e.seq == 1:
                     created = facts.parse("vault.created", e.props) if e.action == "vault.created" else None
                     if created is None:
-                        raise _Bad("event 1 does not create the vault.", 1)
+                        raise Bad("event 1 does not create the vault.", 1)
                     done.vault_id = created["vault_id"]
                     if e.prev_hash != audit.genesis_prev(done.vault_id):
-                        raise _Bad("event 1 does not begin this vault's chain.", 1)
+                        raise Bad("event 1 does not begin this vault's chain.", 1)
                     done.first_hash = e.digest
                 elif e.seq == prev_seq + 1 and e.prev_hash != prev_digest:
-                    raise _Bad(f"event {e.seq:,} does not follow event {prev_seq:,} (the chain is broken).", e.seq)
+                    raise Bad(f"event {e.seq:,} does not follow event {prev_seq:,} (the chain is broken).", e.seq)
                 # 3–6. Hash, signer and form, signature (in bulk): the vault's own checks.
                 problem = checks.event(e.prev_hash, e.seq, e.at, e.actor_id, e.action, e.record_id, e.obj,
                                        e.props, e.digest, e.signature)
                 if problem:
-                    raise _Bad(problem, e.seq)
+                    raise Bad(problem, e.seq)
                 # 7. Name: not hashed, so held to the log's.
                 if e.actor != checks.username(e.actor_id):
-                    raise _Bad(f"event {e.seq:,} names its actor otherwise than the log records user "
+                    raise Bad(f"event {e.seq:,} names its actor otherwise than the log records user "
                                f"{e.actor_id}.", e.seq)
                 # 8. Kept checkpoints at this event.
                 for cp in kept_at.get(e.seq, ()):
                     if cp.head != e.digest:
-                        raise _Bad(f"event {e.seq:,} differs from the checkpoint you kept (the log was rewritten "
+                        raise Bad(f"event {e.seq:,} differs from the checkpoint you kept (the log was rewritten "
                                    "or rolled back).", e.seq)
                     if cp.signer_id is not None and not done.kept_problem:
                         why = checks.checkpoint_problem(cp, done.first_hash)
@@ -402,7 +235,7 @@ class _Run:
                 expected, prev_seq, prev_digest = e.seq + 1, e.seq, e.digest
                 if progress is not None and done.count % PROGRESS_EVERY == 0:
                     progress(lines.read, size)
-        except _Bad as exc:
+        except Bad as exc:
             return exc, done
         done.digest = hasher.hexdigest()
         return None, done
@@ -412,55 +245,55 @@ class _Run:
         assert self.checks is not None
         cp, last = done.trailer, done.last
         if cp is None:
-            raise _Bad("the export has no checkpoint at its end (it was cut short, or is not an export).")
+            raise Bad("the export has no checkpoint at its end (it was cut short, or is not an export).")
         if last is None:
-            raise _Bad("the export holds no event.")
+            raise Bad("the export holds no event.")
         if self.hint is None or cp != self.hint:
-            raise _Bad("the file changed while it was read.")
+            raise Bad("the file changed while it was read.")
         # 9. The checkpoint: signed, by an auditor or admin, of this vault.
         if cp.version != audit.CHECKPOINT_VERSION or cp.export is None:
-            raise _Bad("the checkpoint at the end of the export is not signed (a checkpoint of version 1, or "
+            raise Bad("the checkpoint at the end of the export is not signed (a checkpoint of version 1, or "
                        "one that is not an export's).")
         if cp.vault_id != done.vault_id:
-            raise _Bad("the checkpoint at the end of the export belongs to another vault.")
+            raise Bad("the checkpoint at the end of the export belongs to another vault.")
         why = self.checks.checkpoint_problem(cp, done.first_hash)
         if why:
-            raise _Bad(f"the checkpoint at the end of the export {why}.")
+            raise Bad(f"the checkpoint at the end of the export {why}.")
         # 10. Its event, the export's own, and the file as the signer wrote it.
         if last.seq != cp.seq or last.digest != cp.head:
-            raise _Bad(f"the export's last event is {last.seq:,} but its checkpoint holds event {cp.seq:,}: the "
+            raise Bad(f"the export's last event is {last.seq:,} but its checkpoint holds event {cp.seq:,}: the "
                        "file was cut short or events were added to it.")
         stated = facts.parse("audit.exported", last.props) if last.action == "audit.exported" else None
         if stated is None or last.actor_id != cp.signer_id:
-            raise _Bad("the export's last event is not the signer's own audit.exported.")
+            raise Bad("the export's last event is not the signer's own audit.exported.")
         if stated["filter"] != cp.export["filter"] or stated["format"] != cp.export["format"]:
-            raise _Bad("the export's checkpoint states another filter or format than its audit.exported event.")
+            raise Bad("the export's checkpoint states another filter or format than its audit.exported event.")
         if cp.export["format"] != self.fmt:
-            raise _Bad(f"the file is {self.fmt} but its checkpoint was signed for a {cp.export['format']} export.")
+            raise Bad(f"the file is {self.fmt} but its checkpoint was signed for a {cp.export['format']} export.")
         if cp.export["events"] != done.count or cp.export["digest"] != done.digest:
-            raise _Bad(f"the file holds {done.count:,} events, not the {cp.export['events']:,} its checkpoint "
+            raise Bad(f"the file holds {done.count:,} events, not the {cp.export['events']:,} its checkpoint "
                        "was signed for, or other ones: events were removed, added or replaced.")
         # 11. A filtered file holds only what its filter (and the user events) admit.
         if done.unmatched is not None:
-            raise _Bad(f"event {done.unmatched:,} does not match the export's filter: it was added to the file.",
+            raise Bad(f"event {done.unmatched:,} does not match the export's filter: it was added to the file.",
                        done.unmatched)
         # 12. What the auditor kept.
         for kept in self.kept:
             if kept.vault_id != done.vault_id:
-                raise _Bad("a checkpoint you kept belongs to another vault.")
+                raise Bad("a checkpoint you kept belongs to another vault.")
         if done.kept_problem:
-            raise _Bad(done.kept_problem)
+            raise Bad(done.kept_problem)
         beyond = [k.seq for k in self.kept if k.seq > cp.seq]
         if beyond:
-            raise _Bad(f"the export ends at event {cp.seq:,} but a checkpoint you kept holds event {min(beyond):,}: "
+            raise Bad(f"the export ends at event {cp.seq:,} but a checkpoint you kept holds event {min(beyond):,}: "
                        "the log was truncated or rolled back.")
         unseen = sorted(k.seq for k in self.kept if k.seq not in done.kept_seen)
         if unseen:
-            raise _Bad(f"the checkpoint you kept for event {unseen[0]:,} cannot be checked against a filtered "
+            raise Bad(f"the checkpoint you kept for event {unseen[0]:,} cannot be checked against a filtered "
                        "export, which does not hold that event; verify it against a whole export.")
         # 13. The first event the auditor kept.
         if self.anchor is not None and self.anchor != done.first_hash:
-            raise _Bad("event 1 is not the first event you kept: this is the log of another vault, or a "
+            raise Bad("event 1 is not the first event you kept: this is the log of another vault, or a "
                        "rebuilt one.", 1)
         roles = self.checks.roles(cp.signer_id or 0)
         role = " and ".join(r for r in ("auditor", "admin") if r in roles)
@@ -476,7 +309,7 @@ class _Done:
     first_seq: int = 0
     vault_id: str = ""
     first_hash: bytes | None = None
-    last: _Event | None = None
+    last: Event | None = None
     trailer: Checkpoint | None = None
     digest: str = ""
     unmatched: int | None = None
