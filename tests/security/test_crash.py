@@ -212,24 +212,34 @@ def _killed_at_statement(n: int, operation: Callable[[], None], ready: Callable[
     """Fork; in the child, run ``ready`` (say, an unlock), then count every statement and every
     commit any engine sends from there on, SIGKILL itself just before number ``n`` (never, if
     ``n`` is 0) and run ``operation``. Returns how many the child sent (when it was not killed)."""
+    def child(report: Callable[[int], object]) -> None:
+        ready()
+        sent = 0
+
+        def count(*_args: object) -> None:
+            nonlocal sent
+            sent += 1
+            if sent == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        event.listen(Engine, "before_cursor_execute", count)
+        event.listen(Engine, "commit", count)
+        operation()
+        report(sent)
+
+    return _count_in_child(child)
+
+
+def _count_in_child(child: Callable[[Callable[[int], object]], None]) -> int:
+    """Fork; the child runs ``child(report)`` and exits. Returns the count it reported, or -1 when it
+    reported none (it was killed first)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        write = os.write  # taken before the child patches anything of os
         try:
-            ready()
-            sent = 0
-
-            def count(*_args: object) -> None:
-                nonlocal sent
-                sent += 1
-                if sent == n:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-            event.listen(Engine, "before_cursor_execute", count)
-            event.listen(Engine, "commit", count)
-            operation()
-            os.write(write_end, str(sent).encode())
+            child(lambda count: write(write_end, str(count).encode()))
         finally:
             os._exit(0)
     os.close(write_end)
@@ -354,13 +364,10 @@ def _killed_at_call(n: int, operation: Callable[[], None]) -> int:
     """Fork; in the child, count every ``os.open``/``os.fsync``/``os.replace``/``os.link`` (the
     steps of writing vault.keys) and SIGKILL itself just before call ``n`` (never, if ``n`` is 0),
     then run ``operation``. Returns how many such calls the child made (when it was not killed)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
+    def child(report: Callable[[int], object]) -> None:
         calls = 0
         originals = {name: getattr(os, name) for name in ("open", "fsync", "replace", "link")}
-        kill, write, pid_of = os.kill, os.write, os.getpid
+        kill, pid_of = os.kill, os.getpid
 
         def counted(name: str) -> Callable[..., object]:
             def call(*args: object, **kwargs: object) -> object:
@@ -371,18 +378,12 @@ def _killed_at_call(n: int, operation: Callable[[], None]) -> int:
                 return originals[name](*args, **kwargs)
             return call
 
-        try:
-            for name in originals:
-                setattr(os, name, counted(name))
-            operation()
-            write(write_end, str(calls).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    os.waitpid(pid, 0)
-    text = os.read(read_end, 100).decode()
-    os.close(read_end)
-    return int(text) if text else -1
+        for name in originals:
+            setattr(os, name, counted(name))
+        operation()
+        report(calls)
+
+    return _count_in_child(child)
 
 
 @pytest.mark.slow
